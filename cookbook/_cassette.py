@@ -1,0 +1,374 @@
+"""Cassettes: the recorded HTTP exchanges behind replay mode, and the policy for them.
+
+A cassette is a YAML file a person can read and diff. Each interaction keeps the
+request (method, URL, JSON body) and the response (status, JSON body, or the
+server-sent events of a stream, one event per item). vcrpy holds the cassette in
+memory and does the bookkeeping; this module supplies vcrpy's extension points:
+
+- ``serializer``: the structured YAML format above;
+- ``persister``: atomic writes (temporary file, then rename) with a header
+  (recipe, SDK version, date, provenance);
+- ``MATCH_ON``: method, path, query and JSON body compared as parsed JSON;
+  headers never take part;
+- ``scrub_request`` / ``scrub_response``: secrets are replaced before anything
+  is written.
+
+The whole policy lives here, in one place.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import difflib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import yaml
+from vcr import matchers as vcr_matchers
+from vcr.cassette import Cassette
+from vcr.persisters.filesystem import CassetteNotFoundError
+from vcr.record_mode import RecordMode
+from vcr.request import Request
+from vcr.serialize import deserialize, serialize
+
+BUNDLED_DIR = Path(__file__).parent / "cassettes"
+SUFFIX = ".yaml"
+FORMAT = "cookbook-cassette/1"
+PLACEHOLDER = "REDACTED"
+
+AUTHORED_NOTE = (
+    "Written by hand to the mistralai SDK schema: this project cannot reach the "
+    "Mistral API, so no exchange here was recorded from it. Run the recipe in "
+    "record mode with a key to replace it with real recordings."
+)
+RECORDED_NOTE = "Recorded from the Mistral API by the cookbook's record mode; secrets scrubbed."
+
+_SECRET_NAME = re.compile(r"authorization|api[-_]?key|apikey|token|secret|password|cookie|signature|^key$", re.I)
+_SECRET_JSON_KEYS = {"api_key", "apikey", "access_token", "refresh_token", "id_token", "client_secret", "password"}
+_KEPT_REQUEST_HEADERS = {"content-type", "accept"}
+_KEPT_RESPONSE_HEADERS = {"content-type"}
+
+
+# --------------------------------------------------------------------------- names
+
+
+def bundled_names() -> list[str]:
+    """The names of the cassettes shipped inside the package, sorted."""
+    return sorted(p.stem for p in BUNDLED_DIR.glob(f"*{SUFFIX}"))
+
+
+def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool) -> Path:
+    """A cassette's path from a bundled name (``"02_web_search"``) or a file path."""
+    text = os.fspath(name_or_path)
+    looks_like_path = os.sep in text or "/" in text or text.endswith((".yaml", ".yml"))
+    path = Path(text) if looks_like_path else BUNDLED_DIR / f"{text}{SUFFIX}"
+    if must_exist and not path.is_file():
+        names = ", ".join(bundled_names()) or "none"
+        raise FileNotFoundError(
+            f"No cassette {text!r} (looked for {path}). Bundled cassettes: {names}. "
+            "Pass one of those names, a path to a cassette file, or record a new one "
+            "with mode='record'."
+        )
+    return path
+
+
+# --------------------------------------------------------------------------- scrubbing
+
+
+def _scrub_text(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, PLACEHOLDER)
+    return text
+
+
+def _scrub_json(value: Any) -> Any:
+    """Replace every ``authorization.value`` (OAuth tokens in tool specs) and secret-named string."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "authorization" and isinstance(item, dict):
+                item = {**item, **({"value": PLACEHOLDER} if "value" in item else {})}
+            elif isinstance(item, str) and key.lower() in _SECRET_JSON_KEYS:
+                item = PLACEHOLDER
+            out[key] = _scrub_json(item)
+        return out
+    if isinstance(value, list):
+        return [_scrub_json(item) for item in value]
+    return value
+
+
+def scrub_body(body: bytes | str | None, secrets: Iterable[str] = ()) -> bytes | None:
+    if body is None or body == b"" or body == "":
+        return body if body is None else b""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return _scrub_text(text, secrets).encode()
+    return _scrub_text(json.dumps(_scrub_json(parsed), ensure_ascii=False), secrets).encode()
+
+
+def scrub_url(url: str, secrets: Iterable[str] = ()) -> str:
+    parts = urlsplit(url)
+    query = [(k, PLACEHOLDER if _SECRET_NAME.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    url = urlunsplit(parts._replace(query=urlencode(query)))
+    return _scrub_text(url, secrets)
+
+
+def scrub_request(request: Request, secrets: Iterable[str] = ()) -> Request:
+    """A copy of ``request`` that is safe to write: no key, token or secret header."""
+    secrets = tuple(secrets)
+    headers = {}
+    for name, value in request.headers.items():
+        if _SECRET_NAME.search(name):
+            headers[name] = PLACEHOLDER
+        elif name.lower() in _KEPT_REQUEST_HEADERS:
+            headers[name] = _scrub_text(value, secrets)
+    return Request(request.method, scrub_url(request.uri, secrets), scrub_body(request.body, secrets), headers)
+
+
+def scrub_response(response: dict, secrets: Iterable[str] = ()) -> dict:
+    """A copy of a vcrpy response dict that is safe to write, marked as recorded."""
+    response = copy.deepcopy(response)
+    response["headers"] = {k: v for k, v in response["headers"].items() if k.lower() in _KEPT_RESPONSE_HEADERS}
+    response["body"] = {"string": scrub_body(response["body"]["string"], secrets)}
+    response["provenance"] = "recorded"
+    return response
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def parsed_body(request: Request) -> Any:
+    body = request.body
+    if body in (None, b"", ""):
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
+
+
+def body_diff(new: Any, recorded: Any, *, max_lines: int = 16) -> str:
+    """A short unified diff of two bodies, pretty-printed with sorted keys."""
+
+    def lines(value: Any) -> list[str]:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str).splitlines()
+
+    diff = list(difflib.unified_diff(lines(recorded), lines(new), "recorded", "this request", n=1, lineterm=""))
+    shown = [line if len(line) <= 160 else line[:160] + "…" for line in diff[:max_lines]]
+    if len(diff) > max_lines:
+        shown.append(f"… ({len(diff) - max_lines} more lines)")
+    return "\n".join(shown)
+
+
+def json_body(r1: Request, r2: Request) -> None:
+    """vcrpy matcher: bodies equal as parsed JSON (key order and whitespace never matter)."""
+    b1, b2 = parsed_body(r1), parsed_body(r2)
+    if b1 != b2:
+        raise AssertionError(body_diff(b1, b2))
+
+
+MATCH_ON = (vcr_matchers.method, vcr_matchers.path, vcr_matchers.query, json_body)
+
+
+def matches(r1: Request, r2: Request) -> bool:
+    return vcr_matchers.requests_match(r1, r2, MATCH_ON)
+
+
+# --------------------------------------------------------------------------- file format
+
+
+def _sse_events(text: str) -> list[dict] | None:
+    events = []
+    for block in re.split(r"\r?\n\r?\n", text.strip()):
+        if not block.strip():
+            continue
+        event: dict[str, Any] = {}
+        data_lines = []
+        for line in block.splitlines():
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "event":
+                event["event"] = value
+            elif field == "data":
+                data_lines.append(value)
+            else:
+                return None  # not the simple shape we can round-trip: keep it as text
+        data = "\n".join(data_lines)
+        try:
+            event["data"] = json.loads(data)
+        except ValueError:
+            event["data"] = data
+        events.append(event)
+    return events
+
+
+def _sse_text(events: list[dict]) -> str:
+    out = []
+    for event in events:
+        data = event.get("data")
+        data_text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        head = f"event: {event['event']}\n" if "event" in event else ""
+        out.append(f"{head}data: {data_text}\n\n")
+    return "".join(out)
+
+
+def _body_to_file(body: str | None, content_type: str) -> dict:
+    if body is None:
+        return {}
+    if body == "":
+        return {"text": ""}
+    if "event-stream" in content_type:
+        events = _sse_events(body)
+        if events is not None:
+            return {"sse": events}
+    try:
+        return {"json": json.loads(body)}
+    except ValueError:
+        return {"text": body}
+
+
+def _body_from_file(entry: dict) -> str | None:
+    if "json" in entry:
+        return json.dumps(entry["json"], ensure_ascii=False)
+    if "sse" in entry:
+        return _sse_text(entry["sse"])
+    return entry.get("text")
+
+
+def _one_header(headers: dict, name: str) -> str:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value[0] if isinstance(value, list) else value
+    return ""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, long strings folded as literal blocks when they span lines."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+class serializer:
+    """vcrpy serializer for the cookbook's readable cassette format."""
+
+    @staticmethod
+    def serialize(data: dict) -> str:
+        meta = dict(data.get("metadata") or {})
+        interactions = []
+        for item in data["interactions"]:
+            req, resp = item["request"], dict(item["response"])
+            req_headers = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in req["headers"].items()}
+            request = {"method": req["method"], "uri": req["uri"]}
+            if req_headers:
+                request["headers"] = req_headers
+            request.update(_body_to_file(req["body"], _one_header(req["headers"], "content-type")))
+            content_type = _one_header(resp["headers"], "content-type")
+            response = {"status": resp["status"]}
+            if content_type:
+                response["content-type"] = content_type
+            response.update(_body_to_file(resp["body"]["string"], content_type))
+            interactions.append(
+                {"provenance": resp.get("provenance", "authored"), "request": request, "response": response}
+            )
+        kinds = {i["provenance"] for i in interactions}
+        meta["provenance"] = kinds.pop() if len(kinds) == 1 else "mixed"
+        meta["note"] = RECORDED_NOTE if meta["provenance"] == "recorded" else AUTHORED_NOTE
+        doc = {"format": FORMAT, **meta, "interactions": interactions}
+        comment = (
+            f"# Cassette for recipe {meta.get('recipe', '?')} of the Mistral connectors cookbook.\n"
+            f"# provenance: {meta['provenance']}. {meta['note']}\n"
+        )
+        return comment + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+    @staticmethod
+    def deserialize(text: str) -> dict:
+        doc = yaml.safe_load(text) or {}
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"not a cookbook cassette (format {doc.get('format')!r}, expected {FORMAT!r})")
+        interactions = []
+        for item in doc.get("interactions") or []:
+            req, resp = item["request"], item["response"]
+            headers = {k: [v] for k, v in (req.get("headers") or {}).items()}
+            request = {"method": req["method"], "uri": req["uri"], "headers": headers, "body": _body_from_file(req)}
+            resp_headers = {"content-type": [resp["content-type"]]} if resp.get("content-type") else {}
+            response = {
+                "status": resp["status"],
+                "headers": resp_headers,
+                "body": {"string": _body_from_file(resp) or ""},
+                "provenance": item.get("provenance", "authored"),
+            }
+            interactions.append({"request": request, "response": response})
+        meta = {k: v for k, v in doc.items() if k not in ("format", "interactions")}
+        return {"version": 1, "interactions": interactions, "metadata": meta}
+
+
+def _sdk_version() -> str:
+    from importlib.metadata import version
+
+    return f"mistralai {version('mistralai')}"
+
+
+class persister:
+    """vcrpy persister: atomic writes, header filled in at every save."""
+
+    @staticmethod
+    def load_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple:
+        path = Path(path)
+        if not path.is_file():
+            raise CassetteNotFoundError()
+        return deserialize(path.read_text(encoding="utf-8"), serializer)
+
+    @staticmethod
+    def save_cassette(path: str | os.PathLike[str], cassette_dict: dict, serializer: Any) -> None:
+        path = Path(path)
+        meta = dict(cassette_dict.get("metadata") or {})
+        meta.update(recipe=path.stem, sdk=_sdk_version(), date=_dt.date.today().isoformat())
+        text = serialize({**cassette_dict, "metadata": meta}, serializer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def open_cassette(path: Path, *, record: bool = False, secrets: Iterable[str] = ()) -> Cassette:
+    """Load a cassette for replay (write-protected) or for recording (new exchanges replace old ones)."""
+    secrets = tuple(s for s in secrets if s)
+    return Cassette.load(
+        path=str(path),
+        serializer=serializer,
+        persister=persister,
+        record_mode=RecordMode.ALL if record else RecordMode.NONE,
+        match_on=MATCH_ON,
+        before_record_request=lambda request: scrub_request(request, secrets),
+        before_record_response=lambda response: scrub_response(response, secrets),
+    )
+
+
+def save(cassette: Cassette) -> None:
+    """Write a recording cassette now (vcrpy itself only saves when a context exits)."""
+    cassette._save(force=True)

@@ -1,0 +1,165 @@
+"""``make_client``: a real ``mistralai.client.Mistral`` in replay, live or record mode."""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ._errors import ConfigurationError
+
+MODES = ("replay", "live", "record")
+KEY_VARIABLE = "MISTRAL_API_KEY"
+MODE_VARIABLE = "COOKBOOK_MODE"
+REPLAY_KEY = "replay-mode-needs-no-key"
+
+
+def find_api_key(api_key: str | None = None) -> str | None:
+    """The API key from the argument, the environment, or a ``.env`` file (in that order)."""
+    if api_key:
+        return api_key
+    if os.environ.get(KEY_VARIABLE):
+        return os.environ[KEY_VARIABLE]
+    from dotenv import dotenv_values, find_dotenv
+
+    path = find_dotenv(usecwd=True)
+    return (dotenv_values(path).get(KEY_VARIABLE) or None) if path else None
+
+
+def resolve_mode(mode: str | None = None, *, api_key: str | None = None) -> tuple[str, str | None]:
+    """The mode to use and the key for it: argument > ``COOKBOOK_MODE`` > live when a key is found > replay."""
+    chosen = (mode or os.environ.get(MODE_VARIABLE) or "").strip().lower()
+    if chosen and chosen not in MODES:
+        where = "mode=" if mode else MODE_VARIABLE
+        raise ConfigurationError(f"Unknown mode {chosen!r} (from {where}): use one of {', '.join(MODES)}.")
+    key = find_api_key(api_key) if chosen != "replay" else None
+    if not chosen:
+        chosen = "live" if key else "replay"
+    if chosen in ("live", "record") and not key:
+        raise ConfigurationError(
+            f"Mode {chosen!r} talks to the Mistral API and needs a key: set {KEY_VARIABLE} in the "
+            "environment or in a .env file, or pass api_key=... . Without a key, use mode='replay' "
+            "to run from the bundled recordings."
+        )
+    return chosen, key
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What a cookbook client is wired to; displays as one line."""
+
+    mode: str
+    cassettes: tuple[str, ...]
+    sdk_version: str
+    server_url: str | None = None
+
+    def __str__(self) -> str:
+        parts = [f"Mistral client: {self.mode} mode"]
+        if self.mode == "replay":
+            parts.append(
+                f"cassette {', '.join(self.cassettes)}" if len(self.cassettes) == 1
+                else f"all {len(self.cassettes)} bundled cassettes"
+            )
+        elif self.mode == "record":
+            parts.append(f"recording to {self.cassettes[0]}")
+        if self.server_url and self.mode != "replay":
+            parts.append(self.server_url)
+        parts.append(f"mistralai {self.sdk_version}")
+        return " · ".join(parts)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        color = {"replay": "#2e7d32", "live": "#c62828", "record": "#ef6c00"}[self.mode]
+        badge = (
+            f'<span style="background:{color};color:#fff;border-radius:3px;padding:0 .4em;'
+            f'font-weight:600">{html.escape(self.mode)}</span>'
+        )
+        rest = html.escape(str(self).split(" · ", 1)[1])
+        return {
+            "text/plain": str(self),
+            "text/html": f'<div style="font-family:var(--jp-code-font-family,monospace);font-size:90%">'
+            f"Mistral client {badge} · {rest}</div>",
+        }
+
+
+_CLASS = None
+
+
+def _client_class() -> type:
+    """``CookbookClient``: ``mistralai.client.Mistral`` plus one attribute, ``cookbook``, that says how it is wired."""
+    global _CLASS
+    if _CLASS is None:
+        from mistralai.client import Mistral
+
+        class CookbookClient(Mistral):
+            cookbook: ClientInfo
+
+            def __repr__(self) -> str:
+                return f"<{self.cookbook}>"
+
+            def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+                return self.cookbook._repr_mimebundle_(include, exclude)
+
+        _CLASS = CookbookClient
+    return _CLASS
+
+
+def make_client(
+    mode: str | None = None,
+    *,
+    cassette: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    api_key: str | None = None,
+    server_url: str | None = None,
+) -> Any:
+    """A ``mistralai.client.Mistral`` client for one of three modes.
+
+    - ``replay``: no network, no key; every request is answered from the named
+      cassette(s), or from all bundled cassettes when none is named. A request
+      with no recording raises :class:`cookbook.ReplayMiss`.
+    - ``live``: the real API, with the key from ``api_key``, ``MISTRAL_API_KEY``
+      or a ``.env`` file.
+    - ``record``: live, and every exchange is written, scrubbed, to ``cassette``.
+
+    The mode is the argument, else ``COOKBOOK_MODE``, else ``live`` when a key
+    is found, else ``replay``. ``client.cookbook`` tells which was chosen.
+    """
+    from importlib.metadata import version
+
+    from . import _cassette
+    from ._http import httpx
+    from ._transport import RecordTransport, ReplayTransport
+
+    mode, key = resolve_mode(mode, api_key=api_key)
+    names = [cassette] if isinstance(cassette, (str, os.PathLike)) else list(cassette or [])
+    sdk_version = version("mistralai")
+    cls = _client_class()
+
+    if mode == "live":
+        client = cls(api_key=key, server_url=server_url)
+        client.cookbook = ClientInfo(mode, (), sdk_version, server_url or "https://api.mistral.ai")
+        return client
+
+    if mode == "record":
+        if len(names) != 1:
+            raise ConfigurationError(
+                "Record mode writes to one cassette: pass cassette='NN_name' (a bundled name) or a file path."
+            )
+        path = _cassette.resolve(names[0], must_exist=False)
+        transport: Any = RecordTransport(_cassette.open_cassette(path, record=True, secrets=[key or ""]))
+        shown = (str(path),)
+    else:
+        paths = [_cassette.resolve(n, must_exist=True) for n in names] or [
+            _cassette.resolve(n, must_exist=True) for n in _cassette.bundled_names()
+        ]
+        transport = ReplayTransport([_cassette.open_cassette(p) for p in paths])
+        shown = tuple(p.stem for p in paths)
+        key = REPLAY_KEY
+
+    client = cls(
+        api_key=key,
+        server_url=server_url,
+        client=httpx.Client(transport=transport, follow_redirects=True),
+        async_client=httpx.AsyncClient(transport=transport, follow_redirects=True),
+    )
+    client.cookbook = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai")
+    return client

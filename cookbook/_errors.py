@@ -1,0 +1,30 @@
+"""The cookbook's own exceptions. Importing this module costs nothing."""
+
+from __future__ import annotations
+
+
+class CookbookError(Exception):
+    """Base class for errors raised by the cookbook itself (not by the API)."""
+
+
+class ConfigurationError(CookbookError, ValueError):
+    """A client could not be set up as asked: the message names the fix."""
+
+
+class ReplayMiss(CookbookError, LookupError):
+    """A request in replay mode has no recording to answer it.
+
+    The message names the cassettes searched, shows the request and how it
+    differs from the nearest recorded one, and says how to run it for real.
+    """
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", cassettes: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.cassettes = cassettes
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of printing a traceback: in a notebook the
+        # message is the whole story, a wall of SDK frames would hide it.
+        return [f"ReplayMiss: {self}"]
