@@ -1,0 +1,359 @@
+"""Pure helpers for turning untrusted text into safe HTML and short plain text.
+
+Nothing here knows about the SDK. Every string that came from a model or a
+server goes through :func:`esc` (or markdown-it with raw HTML off) before it
+reaches HTML, and every URL through :func:`safe_url`, which lets only absolute
+``http``/``https`` URLs through.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "CSS",
+    "esc",
+    "safe_url",
+    "link",
+    "img",
+    "plain",
+    "parse_json",
+    "format_json",
+    "one_line",
+    "json_block",
+    "markdown",
+    "strip_markers",
+    "MARK_OPEN",
+    "MARK_CLOSE",
+]
+
+# Citation markers are spliced into Markdown source as private-use characters,
+# then swapped for <sup> links after rendering. Model text may not contain them.
+MARK_OPEN = "\ue000"
+MARK_CLOSE = "\ue001"
+_MARKS = re.compile("[\ue000\ue001]")
+
+# Bounds that keep one rendered response small and the renderer fast.
+TEXT_PREVIEW = 8_000  # characters of Markdown shown before "show all"
+JSON_PREVIEW_DEPTH = 4
+JSON_PREVIEW_CHARS = 1_200
+JSON_FULL_DEPTH = 40
+JSON_FULL_CHARS = 100_000
+LINE_CHARS = 120  # one-line JSON in text/plain
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value, quotes included (safe in text and in attributes)."""
+    return html.escape(value if isinstance(value, str) else str(value), quote=True)
+
+
+def safe_url(url: Any) -> str | None:
+    """``url`` if it is an absolute http(s) URL without spaces or control characters, else None."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not url or len(url) > 8_192 or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def link(url: Any, label: str, *, cls: str = "") -> str:
+    """An ``<a>`` opening in a new tab when ``url`` is http(s); otherwise the label as plain text."""
+    href = safe_url(url)
+    klass = f' class="{esc(cls)}"' if cls else ""
+    if href is None:
+        return f"<span{klass}>{esc(label)}</span>"
+    return f'<a{klass} href="{esc(href)}" target="_blank" rel="noopener noreferrer nofollow">{esc(label)}</a>'
+
+
+def img(url: Any, *, cls: str, alt: str = "", size: int | None = None) -> str:
+    """An ``<img>`` for an http(s) URL, or an empty string."""
+    src = safe_url(url)
+    if src is None:
+        return ""
+    dims = f' width="{size}" height="{size}"' if size else ""
+    return (
+        f'<img class="{esc(cls)}" src="{esc(src)}" alt="{esc(alt)}"{dims} '
+        'loading="lazy" referrerpolicy="no-referrer">'
+    )
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+class _Full(Exception):
+    """Raised inside the formatter when the character budget is spent."""
+
+
+def plain(value: Any) -> Any:
+    """A JSON-like view of an SDK model, an SDK "unknown" wrapper, or a plain value."""
+    raw = getattr(value, "raw", None)
+    if raw is not None and getattr(value, "is_unknown", False):
+        return raw
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(mode="json", by_alias=True)
+        except Exception:  # a model that cannot serialise itself still shows up
+            return str(value)
+    return value
+
+
+def parse_json(text: Any) -> tuple[Any, bool]:
+    """``(value, True)`` when ``text`` is a JSON document, else ``(text, False)``. Never raises."""
+    if not isinstance(text, str):
+        return text, True
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "{[":
+        return text, False
+    try:
+        return json.loads(stripped), True
+    except (ValueError, RecursionError):
+        return text, False
+
+
+def format_json(value: Any, *, indent: int | None = 2, max_depth: int = JSON_FULL_DEPTH, max_chars: int = JSON_FULL_CHARS) -> tuple[str, bool]:
+    """Format a JSON-like value with bounded depth and length.
+
+    Returns ``(text, complete)``; ``complete`` is False when something was cut.
+    Containers deeper than ``max_depth`` become ``{…N}`` / ``[…N]``. Keys keep
+    their order, so the output is as deterministic as the input.
+    """
+    out: list[str] = []
+    state = {"left": max_chars, "cut": False}
+
+    def put(s: str) -> None:
+        if len(s) > state["left"]:
+            out.append(s[: max(state["left"], 0)])
+            state["cut"] = True
+            raise _Full
+        out.append(s)
+        state["left"] -= len(s)
+
+    sep = ", " if indent is None else ","
+    colon = ": "
+
+    def walk(v: Any, depth: int) -> None:
+        v = plain(v)
+        if isinstance(v, dict):
+            if not v:
+                put("{}")
+                return
+            if depth >= max_depth:
+                state["cut"] = True
+                put("{…%d}" % len(v))
+                return
+            put("{")
+            for i, (k, item) in enumerate(v.items()):
+                if i:
+                    put(sep)
+                if indent is not None:
+                    put("\n" + " " * (indent * (depth + 1)))
+                put(json.dumps(str(k), ensure_ascii=False) + colon)
+                walk(item, depth + 1)
+            if indent is not None:
+                put("\n" + " " * (indent * depth))
+            put("}")
+        elif isinstance(v, (list, tuple)):
+            if not v:
+                put("[]")
+                return
+            if depth >= max_depth:
+                state["cut"] = True
+                put("[…%d]" % len(v))
+                return
+            put("[")
+            for i, item in enumerate(v):
+                if i:
+                    put(sep)
+                if indent is not None:
+                    put("\n" + " " * (indent * (depth + 1)))
+                walk(item, depth + 1)
+            if indent is not None:
+                put("\n" + " " * (indent * depth))
+            put("]")
+        elif v is None or isinstance(v, (bool, int, float, str)):
+            try:
+                put(json.dumps(v, ensure_ascii=False))
+            except ValueError:  # NaN/inf with allow_nan off never happens, but be safe
+                put(str(v))
+        else:
+            put(json.dumps(str(v), ensure_ascii=False))
+
+    try:
+        walk(value, 0)
+    except _Full:
+        out.append("…")
+    return "".join(out), not state["cut"]
+
+
+def one_line(value: Any, limit: int = LINE_CHARS) -> str:
+    """A short one-line form of a JSON string or value, for text/plain."""
+    parsed, ok = parse_json(value)
+    if ok:
+        text, _ = format_json(parsed, indent=None, max_depth=6, max_chars=limit)
+    else:
+        text = " ".join(str(parsed).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def json_block(value: Any, *, cls: str = "cb-json") -> str:
+    """A ``<pre>`` with pretty JSON; long or deep values get a ``<details>`` "show all"."""
+    parsed, ok = parse_json(value)
+    if not ok:  # not JSON: show the text as-is, bounded
+        text = str(parsed)
+        if len(text) <= JSON_PREVIEW_CHARS:
+            return f'<pre class="{cls}">{esc(text)}</pre>'
+        return (
+            f'<pre class="{cls}">{esc(text[:JSON_PREVIEW_CHARS])}…</pre>'
+            f'<details class="cb-more"><summary>show all ({len(text):,} characters)</summary>'
+            f'<pre class="{cls}">{esc(text[:JSON_FULL_CHARS])}</pre></details>'
+        )
+    preview, complete = format_json(parsed, max_depth=JSON_PREVIEW_DEPTH, max_chars=JSON_PREVIEW_CHARS)
+    if complete:
+        return f'<pre class="{cls}">{esc(preview)}</pre>'
+    full, _ = format_json(parsed)
+    return (
+        f'<pre class="{cls}">{esc(preview)}</pre>'
+        f'<details class="cb-more"><summary>show all</summary><pre class="{cls}">{esc(full)}</pre></details>'
+    )
+
+
+# ----------------------------------------------------------------------- Markdown
+
+_MD = None
+
+
+def _markdown_it():
+    global _MD
+    if _MD is None:
+        from markdown_it import MarkdownIt
+
+        md = MarkdownIt("commonmark", {"html": False})
+        # Only absolute http(s) links and images; anything else stays literal text.
+        md.validateLink = lambda url: safe_url(url) is not None  # type: ignore[method-assign]
+
+        def link_open(self, tokens, idx, options, env):
+            tokens[idx].attrSet("target", "_blank")
+            tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
+            return self.renderToken(tokens, idx, options, env)
+
+        default_image = md.renderer.rules["image"]
+
+        def image(self, tokens, idx, options, env):
+            tokens[idx].attrSet("loading", "lazy")
+            tokens[idx].attrSet("referrerpolicy", "no-referrer")
+            return default_image(tokens, idx, options, env)
+
+        md.add_render_rule("link_open", link_open)
+        md.add_render_rule("image", image)
+        _MD = md
+    return _MD
+
+
+def strip_markers(text: str) -> str:
+    """Remove citation-marker characters from model text so it cannot forge citations."""
+    return _MARKS.sub("", text)
+
+
+def _cut_point(src: str, limit: int) -> int:
+    """Where to split long Markdown: the last blank line before ``limit``, outside code fences."""
+    cut = src.rfind("\n\n", 0, limit)
+    if cut < limit // 2:
+        cut = src.rfind("\n", 0, limit)
+    if cut < limit // 2:
+        cut = limit
+    head = src[:cut]
+    if head.count("```") % 2:  # do not split inside a fenced block
+        fence = head.rfind("```")
+        if fence > 0:
+            cut = fence
+    return cut
+
+
+def _render_md(src: str) -> str:
+    try:
+        return _markdown_it().render(src)
+    except Exception:  # markdown-it should not fail; if it does, the text still shows
+        return f"<pre>{esc(src)}</pre>"
+
+
+def markdown(src: str, *, limit: int = TEXT_PREVIEW) -> str:
+    """Render Markdown with raw HTML disabled; long text ends in a ``<details>`` "show all"."""
+    if len(src) <= limit:
+        return _render_md(src)
+    cut = _cut_point(src, limit)
+    rest = src[cut:]
+    return (
+        _render_md(src[:cut])
+        + f'<details class="cb-more"><summary>show all ({len(rest):,} more characters)</summary>'
+        + _render_md(rest)
+        + "</details>"
+    )
+
+
+# ---------------------------------------------------------------------------- CSS
+
+# Scoped to .cb-resp / .cb-card; JupyterLab variables with fallbacks for other frontends.
+CSS = """
+.cb-resp,.cb-card{font-family:var(--jp-content-font-family,system-ui,sans-serif);font-size:var(--jp-content-font-size1,14px);
+color:var(--jp-ui-font-color1,#1f2328);line-height:1.5;max-width:60rem}
+.cb-resp code,.cb-card code,.cb-resp pre,.cb-card pre{font-family:var(--jp-code-font-family,ui-monospace,monospace);font-size:.9em}
+.cb-resp pre,.cb-card pre{background:var(--jp-layout-color2,#f6f8fa);color:var(--jp-content-font-color1,inherit);
+padding:.4em .6em;border-radius:4px;overflow-x:auto;max-height:24em;margin:.3em 0;white-space:pre-wrap;word-break:break-word}
+.cb-resp a,.cb-card a{color:var(--jp-content-link-color,#0969da)}
+.cb-msg{margin:.2em 0 .6em}
+.cb-msg>.cb-md>:first-child{margin-top:0}.cb-msg>.cb-md>:last-child{margin-bottom:0}
+.cb-who{font-size:.8em;color:var(--jp-ui-font-color2,#59636e)}
+.cb-step{border:1px solid var(--jp-border-color2,#d1d9e0);border-left-width:4px;border-radius:4px;padding:.3em .6em;margin:.4em 0;
+background:var(--jp-layout-color1,transparent)}
+.cb-step--builtin{border-left-color:var(--jp-brand-color1,#1976d2)}
+.cb-step--connector{border-left-color:var(--jp-warn-color1,#d97706)}
+.cb-step--function{border-left-color:var(--jp-accent-color1,#7b1fa2)}
+.cb-step--handoff{border-left-color:var(--jp-success-color1,#2e7d32)}
+.cb-step--unknown{border-left-color:var(--jp-border-color1,#8c959f);border-style:dashed}
+.cb-step--error{border-left-color:var(--jp-error-color1,#d32f2f)}
+.cb-badge{display:inline-block;font-size:.75em;font-weight:600;text-transform:uppercase;letter-spacing:.03em;padding:0 .4em;
+border-radius:3px;border:1px solid currentColor;margin-right:.4em;color:var(--jp-ui-font-color2,#59636e)}
+.cb-step--connector .cb-badge{color:var(--jp-warn-color1,#b45309)}
+.cb-step--builtin .cb-badge{color:var(--jp-brand-color1,#1976d2)}
+.cb-step--function .cb-badge{color:var(--jp-accent-color1,#7b1fa2)}
+.cb-step--handoff .cb-badge{color:var(--jp-success-color1,#2e7d32)}
+.cb-state{font-size:.8em;color:var(--jp-ui-font-color2,#59636e);margin-left:.4em}
+.cb-state--error{color:var(--jp-error-color1,#d32f2f)}
+.cb-more>summary,.cb-think>summary,.cb-step details>summary{cursor:pointer;color:var(--jp-ui-font-color2,#59636e);font-size:.85em}
+.cb-think{border-left:3px solid var(--jp-border-color2,#d1d9e0);padding-left:.6em;margin:.3em 0;color:var(--jp-ui-font-color2,#59636e)}
+.cb-cite{font-size:.75em;margin-left:.1em}
+.cb-sources{margin:.4em 0;padding-left:1.8em;font-size:.9em}
+.cb-sources li{margin:.15em 0}
+.cb-favicon{vertical-align:-2px;margin-right:.3em}
+.cb-desc,.cb-via{color:var(--jp-ui-font-color2,#59636e)}
+.cb-img{max-width:100%;max-height:24em;border-radius:4px}
+.cb-chip{display:inline-block;padding:.1em .5em;margin:.2em 0;border:1px solid var(--jp-border-color2,#d1d9e0);border-radius:4px;font-size:.9em}
+.cb-foot{border-top:1px solid var(--jp-border-color2,#d1d9e0);margin-top:.5em;padding-top:.3em;font-size:.8em;
+color:var(--jp-ui-font-color2,#59636e)}
+.cb-foot span+span:before{content:" · "}
+.cb-live{font-size:.8em;color:var(--jp-ui-font-color2,#59636e)}
+.cb-banner{border:1px solid var(--jp-error-color1,#d32f2f);border-radius:4px;padding:.3em .6em;margin:.4em 0}
+.cb-card{border:1px solid var(--jp-error-color1,#d32f2f);border-left-width:4px;border-radius:4px;padding:.5em .8em;
+background:var(--jp-layout-color1,transparent)}
+.cb-card--expected{border-color:var(--jp-warn-color1,#d97706)}
+.cb-card-head{font-weight:600}
+.cb-card-status{color:var(--jp-error-color1,#d32f2f);margin-right:.4em}
+.cb-card--expected .cb-card-status{color:var(--jp-warn-color1,#b45309)}
+.cb-card dl{margin:.4em 0;display:grid;grid-template-columns:max-content 1fr;gap:.2em .8em}
+.cb-card dt{font-weight:600;color:var(--jp-ui-font-color2,#59636e)}.cb-card dd{margin:0}
+.cb-card ul{margin:.2em 0;padding-left:1.4em}
+""".replace("\n", "")
