@@ -20,7 +20,15 @@ _LAZY = {
     "ClientInfo": "._client",
 }
 
-__all__ = ["ConfigurationError", "CookbookError", "ReplayMiss", "__version__", *_LAZY]
+__all__ = [
+    "ClientInfo",
+    "ConfigurationError",
+    "CookbookError",
+    "ReplayMiss",
+    "__version__",
+    "make_client",
+    "resolve_mode",
+]
 
 if TYPE_CHECKING:
     from ._client import ClientInfo, make_client, resolve_mode

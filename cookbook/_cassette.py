@@ -25,8 +25,9 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
@@ -117,7 +118,8 @@ def scrub_body(body: bytes | str | None, secrets: Iterable[str] = ()) -> bytes |
 
 def scrub_url(url: str, secrets: Iterable[str] = ()) -> str:
     parts = urlsplit(url)
-    query = [(k, PLACEHOLDER if _SECRET_NAME.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, PLACEHOLDER if _SECRET_NAME.search(k) else v) for k, v in pairs]
     url = urlunsplit(parts._replace(query=urlencode(query)))
     return _scrub_text(url, secrets)
 

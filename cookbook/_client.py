@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import os
-from dataclasses import dataclass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from ._errors import ConfigurationError
 
@@ -46,13 +47,33 @@ def resolve_mode(mode: str | None = None, *, api_key: str | None = None) -> tupl
 
 
 @dataclass(frozen=True)
+class SentRequest:
+    """A request as the client sent it, with secrets already replaced."""
+
+    method: str
+    url: str
+    body: Any = None
+
+    @property
+    def path(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@dataclass(frozen=True)
 class ClientInfo:
-    """What a cookbook client is wired to; displays as one line."""
+    """What a cookbook client is wired to; displays as one line.
+
+    ``sent`` lists the requests the client has sent (scrubbed), newest last.
+    """
 
     mode: str
     cassettes: tuple[str, ...]
     sdk_version: str
     server_url: str | None = None
+    sent: list[SentRequest] = field(default_factory=list, compare=False, repr=False)
 
     def __str__(self) -> str:
         parts = [f"Mistral client: {self.mode} mode"]
@@ -80,6 +101,28 @@ class ClientInfo:
             "text/html": f'<div style="font-family:var(--jp-code-font-family,monospace);font-size:90%">'
             f"Mistral client {badge} · {rest}</div>",
         }
+
+
+def _request_log(sent: list[SentRequest], secrets: Sequence[str]) -> tuple[dict, dict]:
+    """httpx event hooks (sync, async) that append each outgoing request to ``sent``."""
+    import json
+
+    from . import _cassette
+
+    def note(request: Any) -> None:
+        body = _cassette.scrub_body(request.content or None, secrets)
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = body.decode("utf-8", "replace") if body else None
+        url = _cassette.scrub_url(str(request.url).split("#", 1)[0], secrets)
+        sent.append(SentRequest(request.method, url, parsed))
+        del sent[:-100]
+
+    async def anote(request: Any) -> None:
+        note(request)
+
+    return {"request": [note]}, {"request": [anote]}
 
 
 _CLASS = None
@@ -134,18 +177,18 @@ def make_client(
     sdk_version = version("mistralai")
     cls = _client_class()
 
+    sent: list[SentRequest] = []
+    hooks, async_hooks = _request_log(sent, [key or ""] if mode != "replay" else [])
+    transport: Any = None
     if mode == "live":
-        client = cls(api_key=key, server_url=server_url)
-        client.cookbook = ClientInfo(mode, (), sdk_version, server_url or "https://api.mistral.ai")
-        return client
-
-    if mode == "record":
+        shown: tuple[str, ...] = ()
+    elif mode == "record":
         if len(names) != 1:
             raise ConfigurationError(
                 "Record mode writes to one cassette: pass cassette='NN_name' (a bundled name) or a file path."
             )
         path = _cassette.resolve(names[0], must_exist=False)
-        transport: Any = RecordTransport(_cassette.open_cassette(path, record=True, secrets=[key or ""]))
+        transport = RecordTransport(_cassette.open_cassette(path, record=True, secrets=[key or ""]))
         shown = (str(path),)
     else:
         paths = [_cassette.resolve(n, must_exist=True) for n in names] or [
@@ -158,8 +201,8 @@ def make_client(
     client = cls(
         api_key=key,
         server_url=server_url,
-        client=httpx.Client(transport=transport, follow_redirects=True),
-        async_client=httpx.AsyncClient(transport=transport, follow_redirects=True),
+        client=httpx.Client(transport=transport, follow_redirects=True, event_hooks=hooks),
+        async_client=httpx.AsyncClient(transport=transport, follow_redirects=True, event_hooks=async_hooks),
     )
-    client.cookbook = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai")
+    client.cookbook = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai", sent)
     return client

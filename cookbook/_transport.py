@@ -8,8 +8,8 @@ globally: only the client that was given a transport is affected.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from vcr.cassette import Cassette
 from vcr.request import Request

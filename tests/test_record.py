@@ -13,7 +13,7 @@ from cookbook._http import httpx
 from cookbook._transport import RecordTransport
 
 API_KEY = "sk-test-Secret-Api-Key-0123456789abcdef"
-OAUTH = "ya29.Secret-OAuth-Token-0123456789"
+OAUTH = "fake-oauth-token-for-record-tests-0123"
 QUERY_KEY = "query-secret-key-987654321"
 PROMPT = "What is the capital of France?"
 GMAIL = {"type": "connector", "connector_id": "gmail", "authorization": {"type": "oauth2-token", "value": OAUTH}}

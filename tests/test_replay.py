@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from fake_api import conversation_response, stream_events
 
 from cookbook import ReplayMiss, _cassette, make_client
-from fake_api import conversation_response, stream_events
 
 PROMPT = "What is the capital of France?"
 ENTRY = {"object": "entry", "type": "message.input", "prefix": False}
