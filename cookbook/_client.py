@@ -46,13 +46,18 @@ def resolve_mode(mode: str | None = None, *, api_key: str | None = None) -> tupl
     return chosen, key
 
 
-@dataclass(frozen=True)
+@dataclass
 class SentRequest:
-    """A request as the client sent it, with secrets already replaced."""
+    """A request as the client sent it, with secrets already replaced, and its response status."""
 
     method: str
     url: str
     body: Any = None
+    status: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and self.status < 400
 
     @property
     def path(self) -> str:
@@ -104,10 +109,13 @@ class ClientInfo:
 
 
 def _request_log(sent: list[SentRequest], secrets: Sequence[str]) -> tuple[dict, dict]:
-    """httpx event hooks (sync, async) that append each outgoing request to ``sent``."""
+    """httpx event hooks (sync, async): each outgoing request is appended to ``sent``, its status noted."""
     import json
+    import weakref
 
     from . import _cassette
+
+    pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def note(request: Any) -> None:
         body = _cassette.scrub_body(request.content or None, secrets)
@@ -116,13 +124,22 @@ def _request_log(sent: list[SentRequest], secrets: Sequence[str]) -> tuple[dict,
         except ValueError:
             parsed = body.decode("utf-8", "replace") if body else None
         url = _cassette.scrub_url(str(request.url).split("#", 1)[0], secrets)
-        sent.append(SentRequest(request.method, url, parsed))
+        pending[request] = entry = SentRequest(request.method, url, parsed)
+        sent.append(entry)
         del sent[:-100]
+
+    def answered(response: Any) -> None:
+        entry = pending.pop(response.request, None)
+        if entry is not None:
+            entry.status = response.status_code
 
     async def anote(request: Any) -> None:
         note(request)
 
-    return {"request": [note]}, {"request": [anote]}
+    async def aanswered(response: Any) -> None:
+        answered(response)
+
+    return {"request": [note], "response": [answered]}, {"request": [anote], "response": [aanswered]}
 
 
 _CLASS = None

@@ -165,11 +165,15 @@ class Equivalents:
         return {"text/plain": str(self), "text/html": f"<div>{page}</div>"}
 
 
-def equivalents(client: Any, last: int = 1) -> Equivalents:
-    """curl and TypeScript for the ``last`` requests ``client`` sent (from ``client.cookbook.sent``)."""
-    sent = client.cookbook.sent
-    if not sent:
-        raise ValueError("This client has sent no request yet: run the recipe cell first.")
+def equivalents(client: Any, last: int = 1, *, failed: bool = False) -> Equivalents:
+    """curl and TypeScript for the ``last`` requests ``client`` sent (from ``client.cookbook.sent``).
+
+    Requests the API answered with an error are left out unless ``failed=True``,
+    so a cell that demonstrates an error does not replace the recipe's request.
+    """
     if last < 1:
         raise ValueError("last must be 1 or more.")
+    sent = [r for r in client.cookbook.sent if failed or r.ok]
+    if not sent:
+        raise ValueError("This client has sent no successful request yet: run the recipe cell first.")
     return Equivalents(tuple(sent[-last:]))

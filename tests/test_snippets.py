@@ -99,3 +99,16 @@ def test_equivalents_before_any_request_says_what_to_do(clean_env, tmp_path):
     client = make_client("replay", cassette=write_cassette(tmp_path / "x.yaml", []))
     with pytest.raises(ValueError, match="run the recipe cell first"):
         equivalents(client)
+
+
+def test_a_failed_request_does_not_replace_the_recipe_request(client, tmp_path):
+    bad = {"inputs": [{"role": "user", "content": "typo", **ENTRY}], "stream": False, "model": "mistral-smol-latest"}
+    error = _interaction(bad, {"object": "error", "message": "Invalid model", "type": "invalid_model", "code": "1500"})
+    error["response"]["status"] = {"code": 400, "message": "Bad Request"}
+    failing = make_client("replay", cassette=write_cassette(tmp_path / "err.yaml", [error]))
+    failing.cookbook.sent.extend(client.cookbook.sent)  # the recipe's request came first
+    with pytest.raises(Exception, match="400"):
+        failing.beta.conversations.start(model="mistral-smol-latest", inputs=[{"role": "user", "content": "typo"}])
+    assert [r.status for r in failing.cookbook.sent] == [200, 400]
+    assert "mail time" in equivalents(failing).curl
+    assert "mistral-smol-latest" in equivalents(failing, failed=True).curl
