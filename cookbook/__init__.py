@@ -18,6 +18,8 @@ _LAZY = {
     "make_client": "._client",
     "resolve_mode": "._client",
     "ClientInfo": "._client",
+    "oauth_token": "._client",
+    "equivalents": "._snippets",
 }
 
 __all__ = [
@@ -26,12 +28,15 @@ __all__ = [
     "CookbookError",
     "ReplayMiss",
     "__version__",
+    "equivalents",
     "make_client",
+    "oauth_token",
     "resolve_mode",
 ]
 
 if TYPE_CHECKING:
-    from ._client import ClientInfo, make_client, resolve_mode
+    from ._client import ClientInfo, make_client, oauth_token, resolve_mode
+    from ._snippets import equivalents
 
 
 def __getattr__(name: str) -> Any:

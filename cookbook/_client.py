@@ -223,3 +223,30 @@ def make_client(
     )
     client.cookbook = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai", sent)
     return client
+
+
+REPLAY_TOKEN = "replay-mode-needs-no-token"
+
+
+def oauth_token(variable: str, client: Any) -> str:
+    """The OAuth token held in environment variable ``variable``, for ``client``'s mode.
+
+    In replay mode no token is needed: when the variable is unset, a stand-in is
+    returned (recordings hold a placeholder in its place). In live and record
+    mode an unset variable is an error that says how to set it, raised before
+    any request is sent. The token is never printed or stored by the cookbook.
+    """
+    if not variable or not variable.replace("_", "").isalnum():
+        raise ConfigurationError(
+            f"{variable!r} is not an environment variable name: pass the variable's NAME "
+            "(e.g. 'GOOGLE_OAUTH_TOKEN'), never the token itself."
+        )
+    value = os.environ.get(variable, "").strip()
+    if value:
+        return value
+    if getattr(getattr(client, "cookbook", None), "mode", "live") == "replay":
+        return REPLAY_TOKEN
+    raise ConfigurationError(
+        f"No OAuth token in ${variable}. Set it to a valid access token (for Gmail, one with the "
+        f"gmail.readonly scope), e.g. `export {variable}=...` before starting Jupyter, or run in replay mode."
+    )

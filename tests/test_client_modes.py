@@ -100,3 +100,28 @@ def test_live_client_never_shows_its_key(clean_env):
 def test_public_surface_is_listed(clean_env):
     for name in cookbook.__all__:
         assert getattr(cookbook, name) is not None
+
+
+def test_oauth_token_comes_from_the_named_variable(clean_env, monkeypatch):
+    from cookbook import oauth_token
+
+    replay = make_client("replay", cassette=[])  # all bundled cassettes
+    monkeypatch.setenv("GOOGLE_OAUTH_TOKEN", "fake-token-value")
+    assert oauth_token("GOOGLE_OAUTH_TOKEN", replay) == "fake-token-value"
+    monkeypatch.delenv("GOOGLE_OAUTH_TOKEN")
+    assert oauth_token("GOOGLE_OAUTH_TOKEN", replay) == "replay-mode-needs-no-token"
+
+
+def test_oauth_token_missing_in_live_mode_names_the_variable(clean_env):
+    from cookbook import oauth_token
+
+    live = make_client("live", api_key="k")
+    with pytest.raises(ConfigurationError, match=r"\$GOOGLE_OAUTH_TOKEN"):
+        oauth_token("GOOGLE_OAUTH_TOKEN", live)
+
+
+def test_oauth_token_refuses_a_token_in_place_of_a_name(clean_env):
+    from cookbook import oauth_token
+
+    with pytest.raises(ConfigurationError, match="never the token itself"):
+        oauth_token("abc.def-token-value", make_client("live", api_key="k"))
