@@ -359,7 +359,7 @@ def _chunk_html(chunk: Any, cites: _Citations) -> str:
         return (
             f'<div class="cb-chip">📎 {r.esc(name)}'
             + (f' <span class="cb-desc">({r.esc(meta)})</span>' if meta else "")
-            + f' <code>{r.esc(field(chunk, "file_id", ""))}</code></div>'
+            + f" <code>{r.esc(field(chunk, 'file_id', ''))}</code></div>"
         )
     return _unknown_html(f"chunk: {t}", chunk)
 
@@ -411,7 +411,8 @@ def _entry_html(entry: Any, usage: Any, running: bool, cites: _Citations, who: s
     t = kind(entry)
     if t == "message.output":
         label = f'<div class="cb-who">{r.esc(who)}</div>' if who else ""
-        return f'<div class="cb-msg">{label}<div class="cb-md">{_content_html(field(entry, "content"), cites)}</div></div>'
+        body = _content_html(field(entry, "content"), cites)
+        return f'<div class="cb-msg">{label}<div class="cb-md">{body}</div></div>'
     if t == "tool.execution":
         return _tool_html(entry, usage, running)
     if t == "function.call":
@@ -420,7 +421,7 @@ def _entry_html(entry: Any, usage: Any, running: bool, cites: _Citations, who: s
         args = field(entry, "arguments", "")
         return (
             f'<div class="cb-step cb-step--function"><span class="cb-badge">function</span>'
-            f'<code>{r.esc(field(entry, "name", "?"))}</code>{_state_html(running, note=note)}'
+            f"<code>{r.esc(field(entry, 'name', '?'))}</code>{_state_html(running, note=note)}"
             f"{r.json_block(args) if args not in ('', {}) else ''}</div>"
         )
     if t == "agent.handoff":

@@ -83,8 +83,7 @@ def img(url: Any, *, cls: str, alt: str = "", size: int | None = None) -> str:
         return ""
     dims = f' width="{size}" height="{size}"' if size else ""
     return (
-        f'<img class="{esc(cls)}" src="{esc(src)}" alt="{esc(alt)}"{dims} '
-        'loading="lazy" referrerpolicy="no-referrer">'
+        f'<img class="{esc(cls)}" src="{esc(src)}" alt="{esc(alt)}"{dims} loading="lazy" referrerpolicy="no-referrer">'
     )
 
 
@@ -122,7 +121,9 @@ def parse_json(text: Any) -> tuple[Any, bool]:
         return text, False
 
 
-def format_json(value: Any, *, indent: int | None = 2, max_depth: int = JSON_FULL_DEPTH, max_chars: int = JSON_FULL_CHARS) -> tuple[str, bool]:
+def format_json(
+    value: Any, *, indent: int | None = 2, max_depth: int = JSON_FULL_DEPTH, max_chars: int = JSON_FULL_CHARS
+) -> tuple[str, bool]:
     """Format a JSON-like value with bounded depth and length.
 
     Returns ``(text, complete)``; ``complete`` is False when something was cut.
@@ -151,7 +152,7 @@ def format_json(value: Any, *, indent: int | None = 2, max_depth: int = JSON_FUL
                 return
             if depth >= max_depth:
                 state["cut"] = True
-                put("{…%d}" % len(v))
+                put(f"{{…{len(v)}}}")
                 return
             put("{")
             for i, (k, item) in enumerate(v.items()):
@@ -170,7 +171,7 @@ def format_json(value: Any, *, indent: int | None = 2, max_depth: int = JSON_FUL
                 return
             if depth >= max_depth:
                 state["cut"] = True
-                put("[…%d]" % len(v))
+                put(f"[…{len(v)}]")
                 return
             put("[")
             for i, item in enumerate(v):
@@ -307,53 +308,63 @@ def markdown(src: str, *, limit: int = TEXT_PREVIEW) -> str:
 # ---------------------------------------------------------------------------- CSS
 
 # Scoped to .cb-resp / .cb-card; JupyterLab variables with fallbacks for other frontends.
-CSS = """
-.cb-resp,.cb-card{font-family:var(--jp-content-font-family,system-ui,sans-serif);font-size:var(--jp-content-font-size1,14px);
-color:var(--jp-ui-font-color1,#1f2328);line-height:1.5;max-width:60rem}
-.cb-resp code,.cb-card code,.cb-resp pre,.cb-card pre{font-family:var(--jp-code-font-family,ui-monospace,monospace);font-size:.9em}
-.cb-resp pre,.cb-card pre{background:var(--jp-layout-color2,#f6f8fa);color:var(--jp-content-font-color1,inherit);
-padding:.4em .6em;border-radius:4px;overflow-x:auto;max-height:24em;margin:.3em 0;white-space:pre-wrap;word-break:break-word}
-.cb-resp a,.cb-card a{color:var(--jp-content-link-color,#0969da)}
-.cb-msg{margin:.2em 0 .6em}
-.cb-msg>.cb-md>:first-child{margin-top:0}.cb-msg>.cb-md>:last-child{margin-bottom:0}
-.cb-who{font-size:.8em;color:var(--jp-ui-font-color2,#59636e)}
-.cb-step{border:1px solid var(--jp-border-color2,#d1d9e0);border-left-width:4px;border-radius:4px;padding:.3em .6em;margin:.4em 0;
-background:var(--jp-layout-color1,transparent)}
-.cb-step--builtin{border-left-color:var(--jp-brand-color1,#1976d2)}
-.cb-step--connector{border-left-color:var(--jp-warn-color1,#d97706)}
-.cb-step--function{border-left-color:var(--jp-accent-color1,#7b1fa2)}
-.cb-step--handoff{border-left-color:var(--jp-success-color1,#2e7d32)}
-.cb-step--unknown{border-left-color:var(--jp-border-color1,#8c959f);border-style:dashed}
-.cb-step--error{border-left-color:var(--jp-error-color1,#d32f2f)}
-.cb-badge{display:inline-block;font-size:.75em;font-weight:600;text-transform:uppercase;letter-spacing:.03em;padding:0 .4em;
-border-radius:3px;border:1px solid currentColor;margin-right:.4em;color:var(--jp-ui-font-color2,#59636e)}
-.cb-step--connector .cb-badge{color:var(--jp-warn-color1,#b45309)}
-.cb-step--builtin .cb-badge{color:var(--jp-brand-color1,#1976d2)}
-.cb-step--function .cb-badge{color:var(--jp-accent-color1,#7b1fa2)}
-.cb-step--handoff .cb-badge{color:var(--jp-success-color1,#2e7d32)}
-.cb-state{font-size:.8em;color:var(--jp-ui-font-color2,#59636e);margin-left:.4em}
-.cb-state--error{color:var(--jp-error-color1,#d32f2f)}
-.cb-more>summary,.cb-think>summary,.cb-step details>summary{cursor:pointer;color:var(--jp-ui-font-color2,#59636e);font-size:.85em}
-.cb-think{border-left:3px solid var(--jp-border-color2,#d1d9e0);padding-left:.6em;margin:.3em 0;color:var(--jp-ui-font-color2,#59636e)}
-.cb-cite{font-size:.75em;margin-left:.1em}
-.cb-sources{margin:.4em 0;padding-left:1.8em;font-size:.9em}
-.cb-sources li{margin:.15em 0}
-.cb-favicon{vertical-align:-2px;margin-right:.3em}
-.cb-desc,.cb-via{color:var(--jp-ui-font-color2,#59636e)}
-.cb-img{max-width:100%;max-height:24em;border-radius:4px}
-.cb-chip{display:inline-block;padding:.1em .5em;margin:.2em 0;border:1px solid var(--jp-border-color2,#d1d9e0);border-radius:4px;font-size:.9em}
-.cb-foot{border-top:1px solid var(--jp-border-color2,#d1d9e0);margin-top:.5em;padding-top:.3em;font-size:.8em;
-color:var(--jp-ui-font-color2,#59636e)}
-.cb-foot span+span:before{content:" · "}
-.cb-live{font-size:.8em;color:var(--jp-ui-font-color2,#59636e)}
-.cb-banner{border:1px solid var(--jp-error-color1,#d32f2f);border-radius:4px;padding:.3em .6em;margin:.4em 0}
-.cb-card{border:1px solid var(--jp-error-color1,#d32f2f);border-left-width:4px;border-radius:4px;padding:.5em .8em;
-background:var(--jp-layout-color1,transparent)}
-.cb-card--expected{border-color:var(--jp-warn-color1,#d97706)}
-.cb-card-head{font-weight:600}
-.cb-card-status{color:var(--jp-error-color1,#d32f2f);margin-right:.4em}
-.cb-card--expected .cb-card-status{color:var(--jp-warn-color1,#b45309)}
-.cb-card dl{margin:.4em 0;display:grid;grid-template-columns:max-content 1fr;gap:.2em .8em}
-.cb-card dt{font-weight:600;color:var(--jp-ui-font-color2,#59636e)}.cb-card dd{margin:0}
-.cb-card ul{margin:.2em 0;padding-left:1.4em}
-""".replace("\n", "")
+CSS = (
+    ".cb-resp,.cb-card{font-family:var(--jp-content-font-family,system-ui,sans-serif);"
+    "font-size:var(--jp-content-font-size1,14px);color:var(--jp-ui-font-color1,#1f2328);line-height:1.5;"
+    "max-width:60rem}"
+    ".cb-resp code,.cb-card code,.cb-resp pre,.cb-card pre{"
+    "font-family:var(--jp-code-font-family,ui-monospace,monospace);font-size:.9em}"
+    ".cb-resp pre,.cb-card pre{background:var(--jp-layout-color2,#f6f8fa);"
+    "color:var(--jp-content-font-color1,inherit);padding:.4em .6em;border-radius:4px;overflow-x:auto;"
+    "max-height:24em;margin:.3em 0;white-space:pre-wrap;word-break:break-word}"
+    ".cb-resp a,.cb-card a{color:var(--jp-content-link-color,#0969da)}"
+    ".cb-msg{margin:.2em 0 .6em}"
+    ".cb-msg>.cb-md>:first-child{margin-top:0}"
+    ".cb-msg>.cb-md>:last-child{margin-bottom:0}"
+    ".cb-who{font-size:.8em;color:var(--jp-ui-font-color2,#59636e)}"
+    ".cb-step{border:1px solid var(--jp-border-color2,#d1d9e0);border-left-width:4px;border-radius:4px;"
+    "padding:.3em .6em;margin:.4em 0;background:var(--jp-layout-color1,transparent)}"
+    ".cb-step--builtin{border-left-color:var(--jp-brand-color1,#1976d2)}"
+    ".cb-step--connector{border-left-color:var(--jp-warn-color1,#d97706)}"
+    ".cb-step--function{border-left-color:var(--jp-accent-color1,#7b1fa2)}"
+    ".cb-step--handoff{border-left-color:var(--jp-success-color1,#2e7d32)}"
+    ".cb-step--unknown{border-left-color:var(--jp-border-color1,#8c959f);border-style:dashed}"
+    ".cb-step--error{border-left-color:var(--jp-error-color1,#d32f2f)}"
+    ".cb-badge{display:inline-block;font-size:.75em;font-weight:600;text-transform:uppercase;"
+    "letter-spacing:.03em;padding:0 .4em;border-radius:3px;border:1px solid currentColor;margin-right:.4em;"
+    "color:var(--jp-ui-font-color2,#59636e)}"
+    ".cb-step--connector .cb-badge{color:var(--jp-warn-color1,#b45309)}"
+    ".cb-step--builtin .cb-badge{color:var(--jp-brand-color1,#1976d2)}"
+    ".cb-step--function .cb-badge{color:var(--jp-accent-color1,#7b1fa2)}"
+    ".cb-step--handoff .cb-badge{color:var(--jp-success-color1,#2e7d32)}"
+    ".cb-state{font-size:.8em;color:var(--jp-ui-font-color2,#59636e);margin-left:.4em}"
+    ".cb-state--error{color:var(--jp-error-color1,#d32f2f)}"
+    ".cb-more>summary,.cb-think>summary,.cb-step details>summary{cursor:pointer;"
+    "color:var(--jp-ui-font-color2,#59636e);font-size:.85em}"
+    ".cb-think{border-left:3px solid var(--jp-border-color2,#d1d9e0);padding-left:.6em;margin:.3em 0;"
+    "color:var(--jp-ui-font-color2,#59636e)}"
+    ".cb-cite{font-size:.75em;margin-left:.1em}"
+    ".cb-sources{margin:.4em 0;padding-left:1.8em;font-size:.9em}"
+    ".cb-sources li{margin:.15em 0}"
+    ".cb-favicon{vertical-align:-2px;margin-right:.3em}"
+    ".cb-desc,.cb-via{color:var(--jp-ui-font-color2,#59636e)}"
+    ".cb-img{max-width:100%;max-height:24em;border-radius:4px}"
+    ".cb-chip{display:inline-block;padding:.1em .5em;margin:.2em 0;"
+    "border:1px solid var(--jp-border-color2,#d1d9e0);border-radius:4px;font-size:.9em}"
+    ".cb-foot{border-top:1px solid var(--jp-border-color2,#d1d9e0);margin-top:.5em;padding-top:.3em;"
+    "font-size:.8em;color:var(--jp-ui-font-color2,#59636e)}"
+    '.cb-foot span+span:before{content:" · "}'
+    ".cb-live{font-size:.8em;color:var(--jp-ui-font-color2,#59636e)}"
+    ".cb-banner{border:1px solid var(--jp-error-color1,#d32f2f);border-radius:4px;padding:.3em .6em;"
+    "margin:.4em 0}"
+    ".cb-card{border:1px solid var(--jp-error-color1,#d32f2f);border-left-width:4px;border-radius:4px;"
+    "padding:.5em .8em;background:var(--jp-layout-color1,transparent)}"
+    ".cb-card--expected{border-color:var(--jp-warn-color1,#d97706)}"
+    ".cb-card-head{font-weight:600}"
+    ".cb-card-status{color:var(--jp-error-color1,#d32f2f);margin-right:.4em}"
+    ".cb-card--expected .cb-card-status{color:var(--jp-warn-color1,#b45309)}"
+    ".cb-card dl{margin:.4em 0;display:grid;grid-template-columns:max-content 1fr;gap:.2em .8em}"
+    ".cb-card dt{font-weight:600;color:var(--jp-ui-font-color2,#59636e)}"
+    ".cb-card dd{margin:0}"
+    ".cb-card ul{margin:.2em 0;padding-left:1.4em}"
+)

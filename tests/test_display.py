@@ -1,0 +1,425 @@
+"""display_response: text/plain, HTML, safety, unknown types, bounds, and how it shows in IPython."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pydantic
+import pytest
+from _responses import (
+    CONVERSATION_ID,
+    function_call,
+    handoff,
+    ipython_shell,
+    message,
+    recipe_output,
+    ref,
+    response,
+    response_json,
+    text,
+    tool_execution,
+    usage,
+)
+from mistralai.client import models
+
+from cookbook._display import (
+    RenderedResponse,
+    display_response,
+    render_html,
+    render_text,
+    tool_identity,
+)
+
+
+def body(html: str) -> str:
+    """The HTML without its <style> block (so CSS never satisfies an assertion)."""
+    return re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+
+
+def assert_inert(html: str) -> None:
+    """No script tags, no event-handler attributes, no non-http(s) link or image targets."""
+    markup = body(html)
+    assert "<script" not in markup.lower()
+    assert not re.search(r"<[^>]*\son\w+\s*=", markup, flags=re.I), "event handler attribute in a tag"
+    for url in re.findall(r'(?:href|src)="([^"]*)"', markup):
+        assert url.startswith(("http://", "https://")), url
+
+
+# ----------------------------------------------------------------- text/plain
+
+
+def test_text_starts_with_exactly_what_the_recipe_helper_prints():
+    resp = response(
+        message("The capital of France is Paris."),
+        tool_execution("web_search", '{"query": "weather Paris"}'),
+        message(
+            [
+                text("It is 8°C"),
+                ref("Météo Paris", "https://meteo.example/paris", favicon="https://meteo.example/f.ico"),
+                text(" and cloudy."),
+            ]
+        ),
+    )
+    printed = recipe_output(resp)
+    rendered = render_text(resp)
+    assert printed.endswith("\n")
+    assert rendered.startswith(printed[:-1])
+    # one line per message.output entry, then the cookbook's own lines
+    assert rendered.splitlines()[:2] == printed.splitlines()
+
+
+def test_text_plain_is_the_helper_output_then_tool_citation_and_usage_lines():
+    resp = response(
+        tool_execution("web_search", '{"query": "weather in Paris"}', id="tool_exec_1"),
+        tool_execution("ask_question", '{"repoName": "sqlite/sqlite"}', id="tool_exec_2"),
+        message([text("Sunny"), ref("Forecast", "https://weather.example/p")]),
+        usage_=usage(10, 20, connector_tokens=7, connectors={"my_deepwiki": 7}),
+    )
+    chunk = resp.outputs[2].content[1]
+    assert render_text(resp) == "\n".join(
+        [
+            "Sunny" + str(chunk),
+            '[tool] web_search {"query": "weather in Paris"}',
+            '[connector my_deepwiki] ask_question {"repoName": "sqlite/sqlite"}',
+            "[1] Forecast - https://weather.example/p",
+            "[usage] mistral-small-latest: prompt 10, completion 20, total 30 tokens; connectors 7 (my_deepwiki: 7)",
+        ]
+    )
+
+
+def test_text_plain_has_no_ids_or_addresses_and_is_deterministic():
+    resp = response(
+        message("Hi", id="msg_abc", agent_id="ag_123"),
+        function_call("get_weather", {"city": "Paris"}, tool_call_id="call_xyz"),
+        tool_execution("web_search", "{}", id="tool_exec_9"),
+    )
+    first, second = render_text(resp), render_text(response())
+    assert first == render_text(resp)
+    for varying in (CONVERSATION_ID, "msg_abc", "ag_123", "call_xyz", "tool_exec_9"):
+        assert varying not in first
+    assert not re.search(r"0x[0-9a-f]{6,}", first)
+    assert second == "[usage] prompt 12, completion 30, total 42 tokens"
+
+
+def test_function_call_and_handoff_lines():
+    resp = response(
+        handoff(("ag_1", "Router"), ("ag_2", "Writer")),
+        function_call("send_email", '{"to": "a@example.com"}', confirmation_status="pending"),
+        message("Done.", agent_id="ag_2"),
+    )
+    lines = render_text(resp).splitlines()
+    assert lines[0] == "Done."
+    assert lines[1] == "[handoff] Router -> Writer"
+    assert lines[2] == '[function] send_email {"to": "a@example.com"} (pending confirmation)'
+    assert lines[3] == "[usage] agent Writer, mistral-small-latest: prompt 12, completion 30, total 42 tokens"
+
+
+# ----------------------------------------------------------------------- HTML
+
+
+def test_markdown_is_rendered_and_raw_html_is_escaped():
+    html = render_html(response(message("# Title\n\n- **bold** item\n\n```python\nx = 1 < 2\n```\n\n<b>raw</b>")))
+    markup = body(html)
+    assert "<h1>Title</h1>" in markup
+    assert "<strong>bold</strong>" in markup
+    assert '<code class="language-python">x = 1 &lt; 2' in markup
+    assert "&lt;b&gt;raw&lt;/b&gt;" in markup
+
+
+def test_citations_are_numbered_with_title_link_favicon_and_description():
+    resp = response(
+        message(
+            [
+                text("Paris is sunny"),
+                ref(
+                    "Forecast",
+                    "https://weather.example/p",
+                    favicon="https://weather.example/i.png",
+                    description="Daily",
+                ),
+                text(" and warm"),
+                ref("Forecast", "https://weather.example/p"),
+                text("; see the almanac"),
+                ref("Almanac", None, tool="ask_question"),
+            ]
+        )
+    )
+    markup = body(render_html(resp))
+    assert markup.count('<sup class="cb-cite">') == 2  # two linked markers, both for source 1
+    assert '<a href="https://weather.example/p" title="Forecast"' in markup
+    assert '<sup class="cb-cite" title="Almanac">[2]</sup>' in markup  # no URL: number without a link
+    sources = markup[markup.index('<ol class="cb-sources">') :]
+    assert sources.count("<li>") == 2
+    assert 'src="https://weather.example/i.png"' in sources
+    assert "— Daily" in sources
+    assert "via ask_question" in sources
+    # the paragraph is not broken around the citation markers
+    assert "<p>Paris is sunny<sup" in markup
+
+
+def test_connector_tools_are_visibly_distinct_from_builtin_tools():
+    resp = response(
+        tool_execution("web_search", '{"query": "q"}'),
+        tool_execution("ask_question", '{"question": "q"}'),
+        message("ok"),
+        usage_=usage(connector_tokens=3, connectors={"my_deepwiki": 3}),
+    )
+    markup = body(render_html(resp))
+    builtin = re.search(r'<div class="cb-step cb-step--builtin">.*?</div>', markup, flags=re.S).group(0)
+    connector = re.search(r'<div class="cb-step cb-step--connector">.*?</div>', markup, flags=re.S).group(0)
+    assert "built-in" in builtin and "<code>web_search</code>" in builtin
+    assert "connector" in connector and "<b>my_deepwiki</b> › <code>ask_question</code>" in connector
+
+
+@pytest.mark.parametrize(
+    ("info", "connectors", "expected"),
+    [
+        ({"connector_name": "gmail"}, None, ("connector", "gmail", "gmail_search")),
+        (None, {"web_search": 4, "deepwiki": 2}, ("connector", "deepwiki", "gmail_search")),
+        (None, {"deepwiki": 2, "gmail": 5}, ("connector", None, "gmail_search")),
+        (None, None, ("connector", None, "gmail_search")),
+    ],
+)
+def test_tool_identity_names_the_connector_when_the_response_says_which(info, connectors, expected):
+    extra = {"info": info} if info else {}
+    resp = response(tool_execution("gmail_search", "{}", **extra), usage_=usage(connectors=connectors))
+    assert tool_identity(resp.outputs[0], resp.usage) == expected
+
+
+def test_builtin_tool_names_follow_the_sdk_enum():
+    resp = response(*(tool_execution(n) for n in ("web_search", "code_interpreter", "image_generation")))
+    assert [tool_identity(e)[0] for e in resp.outputs] == ["builtin"] * 3
+
+
+def test_code_interpreter_result_is_shown_as_code():
+    resp = response(tool_execution("code_interpreter", "{}", info={"code": "print(1<2)", "code_output": "True\n"}))
+    markup = body(render_html(resp))
+    assert "<pre>print(1&lt;2)</pre>" in markup
+    assert "<pre>True\n</pre>" in markup
+
+
+def test_failed_connector_tool_is_marked():
+    resp = response(tool_execution("ask_question", "{}", info={"mcp_meta": {"isError": True}}))
+    assert "cb-step--error" in render_html(resp)
+    assert render_text(resp).splitlines()[0] == "[connector tool] ask_question {} (error)"
+
+
+def test_every_chunk_type_renders():
+    resp = response(
+        message(
+            [
+                {
+                    "type": "thinking",
+                    "thinking": [text("Let me *check*"), {"type": "reference", "reference_ids": [1, 2]}],
+                },
+                text("Here is the chart."),
+                {"type": "image_url", "image_url": {"url": "https://img.example/chart.png"}},
+                {"type": "image_url", "image_url": "data:image/png;base64,iVBORw0KGgo="},
+                {"type": "document_url", "document_url": "https://docs.example/report.pdf", "document_name": "Report"},
+                {
+                    "type": "tool_file",
+                    "tool": "code_interpreter",
+                    "file_id": "file_1",
+                    "file_name": "plot.png",
+                    "file_type": "png",
+                },
+            ]
+        )
+    )
+    markup = body(render_html(resp))
+    assert '<details class="cb-think"><summary>thinking</summary><p>Let me <em>check</em></p>' in markup
+    assert "[references 1, 2]" in markup
+    assert '<img class="cb-img" src="https://img.example/chart.png"' in markup
+    assert "inline image (data URL) not shown" in markup and 'src="data:' not in markup
+    assert '<a href="https://docs.example/report.pdf"' in markup and ">Report</a>" in markup
+    assert "plot.png" in markup and "from code_interpreter" in markup
+    assert render_text(resp).startswith(recipe_output(resp)[:-1])
+
+
+def test_footer_shows_conversation_model_agent_and_usage():
+    resp = response(
+        message("hi", agent_id="ag_42"),
+        usage_=usage(100, 50, connector_tokens=9, connectors={"web_search": 4, "deepwiki": 5}),
+    )
+    foot = body(render_html(resp))
+    foot = foot[foot.index('<div class="cb-foot">') :]
+    assert f"<code>{CONVERSATION_ID}</code>" in foot
+    assert "agent ag_42" in foot and "mistral-small-latest" in foot
+    assert "150 tokens (100 prompt + 50 completion)" in foot
+    assert "connector tokens 9 (deepwiki: 5, web_search: 4)" in foot
+
+
+def test_html_uses_theme_variables_and_no_external_assets():
+    html = render_html(response(message("x")))
+    assert html.startswith('<div class="cb-resp"><style>')
+    assert "var(--jp-ui-font-color1" in html and "var(--jp-border-color2" in html and "var(--jp-layout-color1" in html
+    assert "<link" not in html and "<script" not in html and "@import" not in html
+
+
+# --------------------------------------------------------------------- safety
+
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    "[y](JAVASCRIPT:alert(1)) <javascript:alert(1)> ![z](javascript:alert(1)) [d](data:text/html,hi)",
+    '"><svg onload=alert(1)>',
+]
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_hostile_model_text_comes_out_inert(payload):
+    for content in (payload, [text(payload)]):
+        html = render_html(response(message(content)))
+        assert_inert(html)
+    assert "&lt;script&gt;" in body(render_html(response(message(HOSTILE[0]))))
+
+
+def test_hostile_tool_reference_and_favicon_are_not_links():
+    resp = response(
+        message(
+            [
+                text("See"),
+                ref(
+                    '"><script>alert(1)</script>',
+                    "javascript:alert(1)",
+                    favicon="javascript:alert(2)",
+                    description="<img src=x onerror=alert(3)>",
+                ),
+                ref("ok", " https://fine.example/ok"),
+                ref("tab", "java\tscript:alert(4)"),
+            ]
+        )
+    )
+    html = render_html(resp)
+    assert_inert(html)
+    markup = body(html)
+    assert "javascript:alert(1)" not in markup  # an unsafe url is dropped, the title stays as text
+    assert "&quot;&gt;&lt;script&gt;" in markup
+    assert '<a href="https://fine.example/ok"' in markup
+
+
+def test_hostile_names_and_arguments_are_escaped():
+    resp = response(
+        tool_execution('<img src=x onerror="alert(1)">', '{"q": "</pre><script>alert(1)</script>"}'),
+        function_call("<b>f</b>", {"x": "<script>"}),
+        handoff(("a", "<i>A</i>"), ("b", 'B" onmouseover="x')),
+        usage_=usage(connectors={"<svg onload=alert(1)>": 1}),
+    )
+    html = render_html(resp)
+    assert_inert(html)
+    assert "&lt;/pre&gt;&lt;script&gt;" in body(html)
+
+
+# -------------------------------------------------------------- unknown types
+
+
+def test_unknown_entry_and_chunk_types_are_shown_not_dropped():
+    data = response_json(
+        message([text("before "), {"type": "audio_clip", "seconds": 3}, text("after")]),
+        {"object": "entry", "type": "reasoning.summary", "summary": "<b>short</b>", "n": [1, 2]},
+    )
+    with pytest.raises(pydantic.ValidationError):  # the SDK itself cannot parse these
+        models.ConversationResponse.model_validate(data)
+    plain = render_text(data)
+    assert plain.splitlines()[0] == 'before {"type": "audio_clip", "seconds": 3}after'
+    assert '[reasoning.summary] {"object": "entry", "type": "reasoning.summary", "summary": "<b>short</b>"' in plain
+    markup = body(render_html(data))
+    assert '<span class="cb-badge">reasoning.summary</span>' in markup
+    assert '<span class="cb-badge">chunk: audio_clip</span>' in markup
+    assert "&lt;b&gt;short&lt;/b&gt;" in markup
+
+
+def test_a_dict_renders_like_the_sdk_model_it_validates_to():
+    data = response_json(message([text("a"), ref("T", "https://t.example")]), tool_execution("web_search"))
+    parsed = models.ConversationResponse.model_validate(data)
+    assert render_text(data) == render_text(parsed)
+    assert render_html(data) == render_html(parsed)
+
+
+def test_history_entries_render():
+    history = models.ConversationHistory.model_validate(
+        {
+            "conversation_id": CONVERSATION_ID,
+            "entries": [
+                {"type": "message.input", "role": "user", "content": "What is 2+2?"},
+                message("4"),
+            ],
+        }
+    )
+    assert render_text(history).splitlines() == ["4", "[user] What is 2+2?"]
+
+
+# ---------------------------------------------------------------------- bounds
+
+
+def test_long_text_is_cut_with_a_show_all_details():
+    long = "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(200))
+    markup = body(render_html(response(message(long))))
+    assert '<details class="cb-more"><summary>show all (' in markup
+    assert "Paragraph 199" in markup  # nothing is lost, only folded
+
+
+def test_deeply_nested_arguments_do_not_recurse_and_are_folded():
+    deep_text = "[" * 5000 + "]" * 5000
+    deep_value: dict = {}
+    node = deep_value
+    for _ in range(3000):
+        node["k"] = {}
+        node = node["k"]
+    resp = response(
+        tool_execution("web_search", deep_text),
+        function_call("f", json.dumps({"a": {"b": {"c": {"d": {"e": {"f": list(range(500))}}}}}})),
+    )
+    resp.outputs[0].info = deep_value
+    html = render_html(resp)
+    assert html.count('<details class="cb-more"><summary>show all') >= 2
+    assert "{…1}" in html
+    assert render_text(resp)  # text form survives too
+
+
+# ----------------------------------------------------------- display behaviour
+
+
+def test_rendered_response_is_a_mimebundle_and_prints_as_text():
+    rendered = RenderedResponse(response(message("hello")))
+    bundle = rendered._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert str(rendered) == bundle["text/plain"] == rendered.text
+    assert rendered._repr_mimebundle_(include=["text/plain"]) == {"text/plain": rendered.text}
+    assert rendered._repr_mimebundle_(exclude=["text/html"]) == {"text/plain": rendered.text}
+    assert rendered.conversation_id == CONVERSATION_ID
+    assert rendered.usage.total_tokens == 42
+
+
+def test_display_response_prints_text_outside_ipython(capsys):
+    resp = response(message("Plain output"), tool_execution("web_search"))
+    rendered = display_response(resp)
+    assert isinstance(rendered, RenderedResponse) and rendered.response is resp
+    assert capsys.readouterr().out == rendered.text + "\n"
+
+
+def test_display_response_shows_once_in_ipython_even_as_last_expression():
+    resp = response(message("Hello **there**"))
+    with ipython_shell() as (shell, displays, results):
+        shell.user_ns.update(resp=resp, display_response=display_response)
+        assert shell.run_cell("display_response(resp)", store_history=True).success
+        assert len(displays) == 1 and results == []
+        assert "<strong>there</strong>" in displays[0]["data"]["text/html"]
+        assert displays[0]["data"]["text/plain"].startswith("Hello **there**")
+        assert shell.run_cell("shown = display_response(resp)", store_history=True).success
+        assert len(displays) == 2
+        assert shell.run_cell("shown", store_history=True).success  # a later cell shows it again
+        assert len(displays) == 3
+
+
+def test_rendered_response_shows_as_a_cells_last_expression():
+    with ipython_shell() as (shell, displays, results):
+        shell.user_ns.update(RenderedResponse=RenderedResponse, resp=response(message("x")))
+        assert shell.run_cell("RenderedResponse(resp)", store_history=True).success
+        assert len(displays) + len(results) == 1
+        shown = (displays or results)[0]
+        data = shown.get("data", shown)
+        assert set(data) == {"text/plain", "text/html"}
