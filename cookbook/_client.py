@@ -72,6 +72,8 @@ class ClientInfo:
     """What a cookbook client is wired to; displays as one line.
 
     ``sent`` lists the requests the client has sent (scrubbed), newest last.
+    ``transport`` is the replay or record transport behind the client (None when
+    live), for other HTTP clients that must answer from the same cassettes.
     """
 
     mode: str
@@ -79,6 +81,7 @@ class ClientInfo:
     sdk_version: str
     server_url: str | None = None
     sent: list[SentRequest] = field(default_factory=list, compare=False, repr=False)
+    transport: Any = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         parts = [f"Mistral client: {self.mode} mode"]
@@ -221,7 +224,7 @@ def make_client(
         client=httpx.Client(transport=transport, follow_redirects=True, event_hooks=hooks),
         async_client=httpx.AsyncClient(transport=transport, follow_redirects=True, event_hooks=async_hooks),
     )
-    client.cookbook = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai", sent)
+    client.cookbook = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai", sent, transport)
     return client
 
 
