@@ -41,8 +41,8 @@ class Advice:
     keywords: tuple[str, ...] = ()
 
 
-# Likely causes per status, most common first. A cause whose keywords appear in
-# the API message (or the 422 details) moves to the front.
+# Likely causes per status, most common first. The cause with the most keywords
+# found in the API message (or the 422 details) moves to the front.
 ADVICE: dict[int, tuple[Advice, ...]] = {
     400: (
         Advice(
@@ -115,7 +115,7 @@ ADVICE: dict[int, tuple[Advice, ...]] = {
             "A tool entry has an unknown type, or a field of a tool is malformed.",
             'Spell built-in tools exactly ({"type": "web_search"}) and connectors as '
             '{"type": "connector", "connector_id": ...}.',
-            ("tools", "type", "tool"),
+            ("tool type", "unknown tool", "'type'", "tag", "discriminator"),
         ),
         Advice(
             "A tool name in tool_configuration is not one the connector's MCP server exposes.",
@@ -320,8 +320,8 @@ def _pick(status: int | None, haystack: str) -> tuple[Advice | None, list[Advice
     if not options:
         return None, []
     hay = haystack.lower()
-    matched = [a for a in options if any(k in hay for k in a.keywords)]
-    ordered = matched + [a for a in options if a not in matched]
+    # the advice whose keywords the message mentions most comes first; ties keep the table's order
+    ordered = sorted(options, key=lambda a: -sum(k in hay for k in a.keywords))
     return ordered[0], ordered[1:]
 
 

@@ -322,34 +322,39 @@ class _NotebookView:
 
 
 class _TerminalView:
-    """Prints message text as it arrives; at the end, the lines that follow it in the text form."""
+    """Prints message text as it arrives, then whatever of the final text is still missing.
+
+    Everything printed is a prefix of the final text form, so the whole output
+    equals ``print(result)``. Thinking deltas are merged in the final form, so
+    printing pauses at the first one and the rest comes at the end.
+    """
 
     def __init__(self, out: Any) -> None:
         self.out = out
-        self.printed: list[str] = []  # text printed per message entry
+        self.written = ""
         self.current: Any = None
+        self.paused = False
 
     def delta(self, data: Any) -> None:
+        content = field(data, "content", "")
+        if self.paused or kind(content) == "thinking":
+            self.paused = True
+            return
         key = (field(data, "output_index", 0), field(data, "id"))
+        piece = helper_text([content])
         if key != self.current:
-            if self.current is not None:
-                self.out.write("\n")
+            piece = ("\n" if self.current is not None else "") + piece
             self.current = key
-            self.printed.append("")
-        piece = helper_text([field(data, "content", "")])
-        self.printed[-1] += piece
+        self.written += piece
         self.out.write(piece)
         self.out.flush()
 
     def finish(self, rendered: RenderedResponse) -> None:
-        messages = [helper_text(field(e, "content")) for e in rendered.outputs if kind(e) == "message.output"]
         text = rendered.text
-        head = "\n".join(messages)
-        if self.printed == messages and text.startswith(head):
-            rest = text[len(head) :]
-            self.out.write(rest + "\n" if self.printed else rest.lstrip("\n") + "\n")
-        else:  # what arrived does not line up with the assembled text: print it whole
-            self.out.write(("\n" if self.printed else "") + text + "\n")
+        if text.startswith(self.written):
+            self.out.write(text[len(self.written) :] + "\n")
+        else:  # cannot happen for well-formed streams; never lose the final text
+            self.out.write("\n" + text + "\n")
         self.out.flush()
 
 

@@ -1,0 +1,183 @@
+"""explain / explained_errors: real SDK errors (through a mock transport) become cards; unexpected ones propagate."""
+
+from __future__ import annotations
+
+import re
+
+import httpx2
+import pytest
+from _responses import api_error, error_handler, ipython_shell, mock_client
+from mistralai.client import errors
+
+from cookbook._explain import ADVICE, ErrorCard, explain, explained_errors
+
+KWARGS = {"model": "mistral-small-latest", "inputs": [{"role": "user", "content": "Hello"}]}
+
+
+def sdk_error(status: int, body, headers=None) -> Exception:
+    client = mock_client(error_handler(status, body, headers))
+    with pytest.raises(errors.MistralError) as info:
+        client.beta.conversations.start(**KWARGS)
+    return info.value
+
+
+def body(html: str) -> str:
+    return re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+
+
+# Each status with a message the API could send, and the advice that must lead the card.
+CASES = [
+    (400, "Cannot use both include and exclude in tool_configuration", ADVICE[400][0]),
+    (401, "Unauthorized", ADVICE[401][0]),
+    (403, "Insufficient OAuth scopes for gmail_search", ADVICE[403][0]),
+    (404, "Connector 'my_deepwiki' not found", ADVICE[404][0]),
+    (429, "Requests rate limit exceeded", ADVICE[429][0]),
+    (500, "Internal server error", ADVICE[500][0]),
+    (503, "Service unavailable", ADVICE[503][0]),
+]
+
+
+@pytest.mark.parametrize(("status", "message", "advice"), CASES)
+def test_each_status_gets_the_api_message_cause_and_fix(status, message, advice):
+    error = sdk_error(status, api_error(message))
+    assert isinstance(error, errors.SDKError)
+    card = explain(error)
+    assert card.status == status
+    assert card.message == message  # the API's own words, not the SDK's "API error occurred: Status ..."
+    assert (card.cause, card.fix) == (advice.cause, advice.fix)
+    assert card.api_type == "invalid_request_error" and card.api_code == "3000"
+    plain = str(card)
+    assert plain.splitlines()[0].startswith(f"{status} ")
+    assert f"API says: {message}" in plain and f"Cause: {advice.cause}" in plain and f"Fix: {advice.fix}" in plain
+    bundle = card._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert f'<span class="cb-card-status">{status}</span>' in bundle["text/html"]
+
+
+def test_422_lists_the_validation_details_and_picks_the_matching_cause():
+    detail = {"detail": [{"loc": ["body", "model"], "msg": "Invalid model: mistral-tiny-9000", "type": "value_error"}]}
+    error = sdk_error(422, detail)
+    assert isinstance(error, errors.HTTPValidationError)
+    card = explain(error)
+    assert card.status == 422 and card.title == "422 Unprocessable Entity"
+    assert card.details == ["body.model: Invalid model: mistral-tiny-9000"]
+    assert card.cause == ADVICE[422][0].cause  # the model advice
+    assert "body.model: Invalid model" in str(card)
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Both model and agent_id were provided", ADVICE[422][1]),
+        ("Duplicate connector my_deepwiki in tools", ADVICE[422][4]),
+        ("Connector is inactive: MCP server unreachable", ADVICE[422][5]),
+    ],
+)
+def test_422_message_keywords_choose_the_cause(message, expected):
+    card = explain(sdk_error(422, {"detail": [{"loc": ["body"], "msg": message, "type": "value_error"}]}))
+    assert card.cause == expected.cause
+    assert all(a.cause != card.cause for a in card.also)
+
+
+def test_401_for_an_expired_oauth_token_leads_with_the_token_fix():
+    card = explain(sdk_error(401, api_error("OAuth token expired for connector gmail")))
+    assert card.cause == ADVICE[401][1].cause
+    assert ADVICE[401][0] in card.also
+
+
+def test_429_shows_retry_after():
+    card = explain(sdk_error(429, api_error("Rate limit exceeded"), headers={"retry-after": "7"}))
+    assert card.retry_after == "7"
+    assert "Retry after: 7 s" in str(card)
+
+
+def test_non_json_error_body_is_shown_escaped():
+    card = explain(sdk_error(502, "<html><script>alert(1)</script>Bad gateway</html>"))
+    assert card.status == 502 and card.cause == ADVICE[502][0].cause
+    html = body(card._repr_mimebundle_()["text/html"])
+    assert "<script" not in html and "&lt;script&gt;" in html
+
+
+def test_hostile_api_message_is_escaped():
+    card = explain(sdk_error(400, api_error('<img src=x onerror=alert(1)> "quoted"')))
+    html = body(card._repr_mimebundle_()["text/html"])
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot;" in html
+
+
+def test_connection_errors_and_timeouts():
+    def refuse(request):
+        raise httpx2.ConnectError("connection refused", request=request)
+
+    def slow(request):
+        raise httpx2.ReadTimeout("read timed out", request=request)
+
+    for handler, title, word in ((refuse, "Could not connect", "replay"), (slow, "Timed out", "timeout_ms")):
+        with pytest.raises(httpx2.HTTPError) as info:
+            mock_client(handler).beta.conversations.start(**KWARGS)
+        card = explain(info.value)
+        assert card.title == title and card.status is None
+        assert word in card.fix
+
+
+def test_client_side_validation_error_lists_the_fields():
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError) as info:
+        mock_client(error_handler(500, {})).beta.conversations.start(**KWARGS, tools=[{"type": "web_serch"}])
+    card = explain(info.value)
+    assert card.title == "Invalid arguments"
+    assert card.details and any("web_serch" in d or "tools" in d for d in card.details)
+    assert "nothing was sent" in card.cause
+
+
+def test_other_exceptions_get_a_generic_card():
+    card = explain(KeyError("missing"))
+    assert card.title == "KeyError" and card.status is None and "'missing'" in card.message
+
+
+# ------------------------------------------------------------- explained_errors
+
+
+def test_unexpected_error_is_shown_and_re_raised(capsys):
+    client = mock_client(error_handler(401, api_error("Unauthorized")))
+    with pytest.raises(errors.SDKError) as info, explained_errors():
+        client.beta.conversations.start(**KWARGS)
+    assert "401 Unauthorized (SDKError)" in capsys.readouterr().err
+    assert info.value._render_traceback_() == ["SDKError: 401 Unauthorized (explained above)"]
+
+
+def test_expected_status_is_shown_and_swallowed(capsys):
+    client = mock_client(error_handler(404, api_error("Connector 'nope' not found")))
+    with explained_errors(expected=404) as caught:
+        client.beta.conversations.start(**KWARGS)
+    assert isinstance(caught.error, errors.SDKError)
+    assert isinstance(caught.card, ErrorCard) and caught.card.expected
+    assert "404 Not Found (SDKError) - expected" in capsys.readouterr().err
+
+
+def test_expected_accepts_several_codes_and_still_raises_others():
+    with explained_errors(expected={404, 422}) as caught:
+        mock_client(error_handler(422, {"detail": []})).beta.conversations.start(**KWARGS)
+    assert caught.card.status == 422
+    with pytest.raises(errors.SDKError), explained_errors(expected={404, 422}):
+        mock_client(error_handler(500, api_error("boom"))).beta.conversations.start(**KWARGS)
+    with pytest.raises(ValueError), explained_errors(expected=404):
+        raise ValueError("not an API error")
+
+
+def test_no_error_means_no_card(capsys):
+    with explained_errors(expected=404) as caught:
+        pass
+    assert caught.error is None and caught.card is None
+    assert capsys.readouterr().err == ""
+
+
+def test_in_ipython_the_card_is_displayed_and_the_cell_fails_with_a_short_traceback():
+    client = mock_client(error_handler(401, api_error("Unauthorized")))
+    with ipython_shell() as (shell, displays, _):
+        shell.user_ns.update(client=client, explained_errors=explained_errors, kwargs=KWARGS)
+        failed = shell.run_cell("with explained_errors():\n    client.beta.conversations.start(**kwargs)")
+        assert isinstance(failed.error_in_exec, errors.SDKError)  # papermill sees the failure
+        assert len(displays) == 1 and "401" in displays[0]["data"]["text/html"]
+        passed = shell.run_cell("with explained_errors(expected=401):\n    client.beta.conversations.start(**kwargs)")
+        assert passed.success and len(displays) == 2

@@ -1,0 +1,261 @@
+"""display_stream: SDK event streams (sync and async, through the real SDK) render like the non-streamed response."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from _responses import (
+    CONVERSATION_ID,
+    function_call,
+    handoff,
+    ipython_shell,
+    message,
+    mock_client,
+    ref,
+    response,
+    stream_handler,
+    text,
+    tool_execution,
+    usage,
+)
+
+from cookbook._display import RenderedResponse, display_response, render_html, render_text
+from cookbook._explain import explain
+from cookbook._stream import ResponseStreamError, StreamAssembler, display_stream, display_stream_async
+
+MODEL = "mistral-small-latest"
+USAGE = usage(40, 25, connector_tokens=11, connectors={"my_deepwiki": 11})
+ARGS = '{"repoName": "sqlite/sqlite", "question": "Where is the version defined?"}'
+INFO = {"tool_call_result": "src/sqlite.h", "mcp_meta": {"isError": False}}
+
+
+def started() -> dict:
+    return {"type": "conversation.response.started", "conversation_id": CONVERSATION_ID}
+
+
+def done(use: dict = USAGE) -> dict:
+    return {"type": "conversation.response.done", "usage": use}
+
+
+def delta(content, *, index: int, content_index: int = 0, msg_id: str = "msg_1", **extra) -> dict:
+    return {
+        "type": "message.output.delta",
+        "id": msg_id,
+        "output_index": index,
+        "content_index": content_index,
+        "content": content,
+        "model": MODEL,
+        "role": "assistant",
+        **extra,
+    }
+
+
+# A stream with every kind of event, and the response the same request returns without streaming.
+EVENTS = [
+    started(),
+    {"type": "agent.handoff.started", "id": "ho_1", "output_index": 0, "previous_agent_id": "ag_1",
+     "previous_agent_name": "Router"},
+    {"type": "agent.handoff.done", "id": "ho_1", "output_index": 0, "next_agent_id": "ag_2",
+     "next_agent_name": "Researcher"},
+    {"type": "tool.execution.started", "id": "te_1", "output_index": 1, "name": "web_search",
+     "arguments": '{"query": "latest sqlite'},
+    {"type": "tool.execution.delta", "id": "te_1", "output_index": 1, "name": "web_search",
+     "arguments": ' release"}'},
+    {"type": "tool.execution.done", "id": "te_1", "output_index": 1, "name": "web_search", "info": {"results": 3}},
+    {"type": "tool.execution.started", "id": "te_2", "output_index": 2, "name": "ask_question", "arguments": ARGS},
+    {"type": "tool.execution.done", "id": "te_2", "output_index": 2, "name": "ask_question", "info": INFO},
+    delta({"type": "thinking", "thinking": [text("Two sources")]}, index=3, content_index=0),
+    delta({"type": "thinking", "thinking": [text(" agree.")]}, index=3, content_index=0),
+    delta("The latest release is ", index=3, content_index=1),
+    delta("**3.45.1**", index=3, content_index=1),
+    delta(ref("SQLite News", "https://sqlite.example/news", favicon="https://sqlite.example/f.ico"), index=3,
+          content_index=2),
+    delta("; the version lives in `src/sqlite.h`.", index=3, content_index=3),
+    delta(ref("DeepWiki", None, tool="ask_question"), index=3, content_index=4),
+    {"type": "function.call.delta", "id": "fc_1", "output_index": 4, "name": "notify", "tool_call_id": "call_1",
+     "arguments": '{"channel": '},
+    {"type": "function.call.delta", "id": "fc_1", "output_index": 4, "name": "notify", "tool_call_id": "call_1",
+     "arguments": '"#releases"}', "confirmation_status": "pending"},
+    done(),
+]  # fmt: skip
+
+EXPECTED = response(
+    {**handoff(("ag_1", "Router"), ("ag_2", "Researcher")), "id": "ho_1"},
+    tool_execution("web_search", '{"query": "latest sqlite release"}', id="te_1", info={"results": 3}),
+    tool_execution("ask_question", ARGS, id="te_2", info=INFO),
+    message(
+        [
+            {"type": "thinking", "thinking": [text("Two sources agree.")]},
+            text("The latest release is **3.45.1**"),
+            ref("SQLite News", "https://sqlite.example/news", favicon="https://sqlite.example/f.ico"),
+            text("; the version lives in `src/sqlite.h`."),
+            ref("DeepWiki", None, tool="ask_question"),
+        ],
+        id="msg_1",
+    ),
+    function_call(
+        "notify", '{"channel": "#releases"}', tool_call_id="call_1", id="fc_1", confirmation_status="pending"
+    ),
+    usage_=USAGE,
+)
+
+
+def start_kwargs() -> dict:
+    return {
+        "model": MODEL,
+        "inputs": [{"role": "user", "content": "Latest SQLite release, and where is the version defined?"}],
+        "tools": [{"type": "web_search"}, {"type": "connector", "connector_id": "my_deepwiki"}],
+    }
+
+
+# ------------------------------------------------------------- the real SDK
+
+
+def test_sync_stream_through_the_sdk_renders_like_the_non_streamed_response():
+    seen = []
+    client = mock_client(stream_handler(EVENTS, seen))
+    out = io.StringIO()
+    result = display_stream(client.beta.conversations.start_stream(**start_kwargs()), out=out)
+    assert json.loads(seen[0].content)["stream"] is True
+    assert isinstance(result, RenderedResponse)
+    assert result.response == EXPECTED
+    assert result.text == render_text(EXPECTED)
+    assert result.html == render_html(EXPECTED)
+    assert out.getvalue() == render_text(EXPECTED) + "\n"  # outside Jupyter: the same text, printed as it arrived
+    assert result.conversation_id == CONVERSATION_ID
+
+
+async def test_async_stream_through_the_sdk_renders_like_the_non_streamed_response():
+    client = mock_client(stream_handler(EVENTS))
+    stream = await client.beta.conversations.start_stream_async(**start_kwargs())
+    result = await display_stream_async(stream, out=io.StringIO())
+    assert result.response == EXPECTED
+    assert result.text == render_text(EXPECTED)
+    assert result.html == render_html(EXPECTED)
+
+
+def test_plain_string_stream_assembles_a_string_content():
+    events = [started(), delta("Paris", index=0), delta(" is the capital.", index=0), done(usage(5, 4))]
+    result = display_stream(mock_client(stream_handler(events)).beta.conversations.start_stream(**start_kwargs()),
+                            out=io.StringIO())  # fmt: skip
+    assert result.response.outputs[0].content == "Paris is the capital."
+    assert result.text == render_text(response(message("Paris is the capital.", id="msg_1"), usage_=usage(5, 4)))
+
+
+def test_timestamps_and_ids_do_not_change_the_rendering():
+    events = [
+        started(),
+        delta("Hi", index=0, created_at="2025-01-01T00:00:00Z", msg_id="msg_other"),
+        done(usage(1, 1)),
+    ]
+    assembler = StreamAssembler()
+    for event in events:
+        assembler.feed(event)
+    plain = response(message("Hi", created_at="2030-06-01T12:00:00Z", id="msg_x"), usage_=usage(1, 1))
+    assert render_html(assembler.response()) == render_html(plain)
+    assert render_text(assembler.response()) == render_text(plain)
+
+
+# ------------------------------------------------------------------ assembly
+
+
+def test_assembler_reports_running_tools_until_they_finish():
+    assembler = StreamAssembler()
+    for event in EVENTS[:4]:
+        assembler.feed(event)
+    assert assembler.running() == [1]
+    live = assembler.rendered(live=True)
+    assert "running web_search…" in live.html and "[web_search (running…)]" not in live.text
+    assert live.text.splitlines()[-1] == "[running web_search…]"
+    for event in EVENTS[4:6]:
+        assembler.feed(event)
+    assert assembler.running() == []
+
+
+def test_unknown_stream_events_are_kept_and_shown():
+    events = [started(), delta("Hi", index=0), {"type": "message.output.summary", "output_index": 1, "n": 2}, done()]
+    assembler = StreamAssembler()
+    assert [assembler.feed(e) for e in events][2] == "message.output.summary"
+    rendered = assembler.rendered()
+    assert '[message.output.summary] {"type": "message.output.summary", "output_index": 1, "n": 2}' in rendered.text
+    assert '<span class="cb-badge">message.output.summary</span>' in rendered.html
+
+
+def test_events_from_the_sdk_and_plain_dicts_assemble_the_same():
+    from mistralai.client import models
+
+    typed = StreamAssembler()
+    raw = StreamAssembler()
+    for event in EVENTS:
+        typed.feed(models.ConversationEvents.model_validate({"event": event["type"], "data": event}))
+        raw.feed({"event": event["type"], "data": event})
+    assert typed.response() == raw.response() == EXPECTED
+
+
+# ---------------------------------------------------------------- in Jupyter
+
+
+def test_one_display_is_updated_in_place_and_ends_like_display_response():
+    clock = iter(range(1000)).__next__  # every event is one second apart: no update is throttled away
+    client = mock_client(stream_handler(EVENTS))
+    with ipython_shell() as (shell, displays, results):
+        shell.user_ns.update(display_stream=display_stream, client=client, kwargs=start_kwargs(), clock=clock)
+        cell = shell.run_cell("display_stream(client.beta.conversations.start_stream(**kwargs), clock=clock)",
+                              store_history=True)  # fmt: skip
+        assert cell.success, cell.error_in_exec
+        assert results == []  # the returned object is not shown a second time
+        first, *updates = displays
+        assert first["update"] is False and all(u["update"] for u in updates)
+        display_ids = {d["transient"]["display_id"] for d in displays}
+        assert len(display_ids) == 1
+        assert len(updates) == len(EVENTS)  # one per event (the first is the display itself) plus the final one
+        assert any("running web_search…" in u["data"]["text/html"] for u in updates)
+        assert any("running ask_question…" in u["data"]["text/html"] for u in updates)
+        assert displays[-1]["data"] == display_response(EXPECTED)._repr_mimebundle_()
+
+
+def test_text_deltas_are_throttled_but_tool_events_are_not():
+    events = [started()] + [delta(f"w{i} ", index=0) for i in range(50)] + [done()]
+    with ipython_shell() as (shell, displays, _):
+        shell.user_ns.update(display_stream=display_stream, stream=iter(events), clock=lambda: 0.0)
+        assert shell.run_cell("display_stream(stream, clock=clock)", store_history=True).success
+    # the clock never moves: "started" creates the display, no text delta updates it, "done" and the end do
+    assert len(displays) == 3
+    assert displays[-1]["data"]["text/plain"].startswith("w0 w1 ")
+
+
+# ------------------------------------------------------------------- errors
+
+
+def test_error_event_shows_what_arrived_then_raises():
+    events = [started(), delta("Partial", index=0), {"type": "conversation.response.error", "message": "MCP server "
+              "timed out", "code": 504}]  # fmt: skip
+    out = io.StringIO()
+    with pytest.raises(ResponseStreamError) as info:
+        display_stream(mock_client(stream_handler(events)).beta.conversations.start_stream(**start_kwargs()), out=out)
+    assert info.value.code == 504
+    assert info.value.partial.text.splitlines()[0] == "Partial"
+    assert "[error] 504: MCP server timed out" in out.getvalue()
+    assert "stream error 504" in info.value.partial.html
+    card = explain(info.value)
+    assert card.status == 504 and card.message == "MCP server timed out" and card.fix
+
+
+def test_sync_display_stream_refuses_an_async_stream():
+    class AsyncOnly:
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            raise StopAsyncIteration
+
+    with pytest.raises(TypeError, match="display_stream_async"):
+        display_stream(AsyncOnly())
+
+
+def test_a_non_streamed_response_is_simply_displayed(capsys):
+    result = display_stream(EXPECTED)
+    assert result.text == render_text(EXPECTED)
+    assert capsys.readouterr().out == result.text + "\n"
