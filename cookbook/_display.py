@@ -43,9 +43,16 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         value = obj.get(name, default)
     else:
-        raw = getattr(obj, "raw", None)
-        if isinstance(raw, dict) and getattr(obj, "is_unknown", False):
-            value = raw.get(name, default)
+        attrs = getattr(obj, "__dict__", None)
+        if attrs is not None and hasattr(type(obj), "model_fields"):
+            # a pydantic model: fields live in __dict__ (a missing one would be a slow getattr)
+            if attrs.get("is_unknown") and isinstance(attrs.get("raw"), dict):
+                value = attrs["raw"].get(name, default)
+            elif name in attrs:
+                value = attrs[name]
+            else:
+                extra = getattr(obj, "__pydantic_extra__", None) or {}
+                value = extra.get(name, default)
         else:
             value = getattr(obj, name, default)
     if value is None or type(value).__name__ == "Unset":
