@@ -330,7 +330,10 @@ def _content_html(content: Any, cites: _Citations) -> str:
         elif t == "tool_reference":
             n = cites.add(chunk)
             marks[n] = chunk
-            buf.append(f"{r.MARK_OPEN}{n}{r.MARK_CLOSE}")
+            last_line = "".join(buf).rsplit("\n", 1)[-1].lstrip() if buf else ""
+            # a marker glued to a closing code fence would turn the fence into text
+            gap = "\n" if last_line.startswith(("```", "~~~")) else ""
+            buf.append(f"{gap}{r.MARK_OPEN}{n}{r.MARK_CLOSE}")
         else:
             flush()
             parts.append(_chunk_html(chunk, cites))

@@ -230,8 +230,10 @@ class ErrorCard:
         return "\n".join(lines)
 
     def _html(self) -> str:
-        status = f'<span class="cb-card-status">{r.esc(self.status)}</span>' if self.status else ""
-        title = self.title[len(str(self.status)) :].strip() if self.status else self.title
+        title, status = self.title, ""
+        if self.status is not None and title.startswith(f"{self.status} "):
+            status = f'<span class="cb-card-status">{r.esc(self.status)}</span>'
+            title = title[len(str(self.status)) :].strip()
         parts = [
             f'<div class="cb-card-head">{status}{r.esc(title)} '
             f'<span class="cb-desc">({r.esc(self.error_type)}{" — expected" if self.expected else ""})</span></div>'
@@ -365,14 +367,16 @@ def explain(error: BaseException) -> ErrorCard:
         message = body.get("message") or ("Request validation failed." if details else "")
         headers = getattr(error, "headers", None) or {}
         retry_after = headers.get("retry-after") if hasattr(headers, "get") else None
+        title = _title(status, error_type)
         if error_type == "ResponseValidationError":
             advice, also = RESPONSE_SHAPE, []
-            message = message or _short(str(error))
+            message = _short(str(error))
+            title = f"Unexpected answer (HTTP {status})"
         else:
             haystack = " ".join([message, *details, str(body.get("param") or "")])
             advice, also = _pick(status, haystack)
         return ErrorCard(
-            title=_title(status, error_type),
+            title=title,
             error_type=error_type,
             status=status,
             message=message,

@@ -423,3 +423,9 @@ def test_rendered_response_shows_as_a_cells_last_expression():
         shown = (displays or results)[0]
         data = shown.get("data", shown)
         assert set(data) == {"text/plain", "text/html"}
+
+
+def test_a_citation_right_after_a_code_block_leaves_the_block_closed():
+    markup = body(render_html(response(message([text("Code:\n\n```c\nint x;\n```"), ref("D", "https://d.example")]))))
+    assert '<pre><code class="language-c">int x;\n</code></pre>' in markup
+    assert '<p><sup class="cb-cite"><a href="https://d.example"' in markup

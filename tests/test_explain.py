@@ -130,6 +130,18 @@ def test_client_side_validation_error_lists_the_fields():
     assert "nothing was sent" in card.cause
 
 
+def test_an_answer_the_sdk_cannot_parse_says_to_upgrade():
+    def odd(request):
+        return httpx2.Response(200, json={"unexpected": "shape"})
+
+    with pytest.raises(errors.ResponseValidationError) as info:
+        mock_client(odd).beta.conversations.start(**KWARGS)
+    card = explain(info.value)
+    assert card.title == "Unexpected answer (HTTP 200)" and "pip install -U mistralai" in card.fix
+    assert str(card).splitlines()[0] == "Unexpected answer (HTTP 200) (ResponseValidationError)"
+    assert "Unexpected answer (HTTP 200)" in card._repr_mimebundle_()["text/html"]
+
+
 def test_other_exceptions_get_a_generic_card():
     card = explain(KeyError("missing"))
     assert card.title == "KeyError" and card.status is None and "'missing'" in card.message
