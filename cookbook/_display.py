@@ -241,6 +241,7 @@ def _entry_line(entry: Any, usage: Any, running: bool) -> str | None:
         tkind, connector, tool = tool_identity(entry, usage)
         label = "[tool]" if tkind == "builtin" else f"[connector {connector}]" if connector else "[connector tool]"
         args = r.one_line(field(entry, "arguments", ""))
+        args = "" if args == "{}" else args
         failed = " (error)" if _tool_failed(entry) else ""
         return f"{label} {tool}" + (f" {args}" if args else "") + failed + state
     if t == "function.call":
@@ -375,10 +376,11 @@ def _chunk_html(chunk: Any, cites: _Citations) -> str:
 
 
 def _unknown_html(label: str, obj: Any) -> str:
-    return (
-        f'<div class="cb-step cb-step--unknown"><span class="cb-badge">{r.esc(label)}</span>'
-        f"{r.json_block(r.plain(obj))}</div>"
-    )
+    """A type this module does not know: its name and its JSON (compact when short)."""
+    value = r.plain(obj)
+    compact, complete = r.format_json(value, indent=None, max_depth=6, max_chars=240)
+    shown = f"<code>{r.esc(compact)}</code>" if complete else r.json_block(value)
+    return f'<div class="cb-step cb-step--unknown"><span class="cb-badge">{r.esc(label)}</span>{shown}</div>'
 
 
 def _state_html(running: bool, failed: bool = False, note: str | None = None) -> str:
@@ -649,6 +651,11 @@ def display_response(response: Any) -> RenderedResponse:
     else it prints the text form, which begins with exactly what the recipe
     page's print helper prints.
     """
+    if field(response, "outputs") is None and (hasattr(response, "__next__") or hasattr(response, "__anext__")):
+        raise TypeError(
+            "this is an event stream: use display_stream(stream), or await display_stream_async(stream) "
+            "for one from a *_stream_async call"
+        )
     rendered = response if isinstance(response, RenderedResponse) else RenderedResponse(response)
     show(rendered)
     return rendered

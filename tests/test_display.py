@@ -202,7 +202,7 @@ def test_code_interpreter_result_is_shown_as_code():
 def test_failed_connector_tool_is_marked():
     resp = response(tool_execution("ask_question", "{}", info={"mcp_meta": {"isError": True}}))
     assert "cb-step--error" in render_html(resp)
-    assert render_text(resp).splitlines()[0] == "[connector tool] ask_question {} (error)"
+    assert render_text(resp).splitlines()[0] == "[connector tool] ask_question (error)"
 
 
 def test_every_chunk_type_renders():
@@ -429,3 +429,8 @@ def test_a_citation_right_after_a_code_block_leaves_the_block_closed():
     markup = body(render_html(response(message([text("Code:\n\n```c\nint x;\n```"), ref("D", "https://d.example")]))))
     assert '<pre><code class="language-c">int x;\n</code></pre>' in markup
     assert '<p><sup class="cb-cite"><a href="https://d.example"' in markup
+
+
+def test_display_response_points_a_stream_to_display_stream():
+    with pytest.raises(TypeError, match="display_stream"):
+        display_response(iter([]))
