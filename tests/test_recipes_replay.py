@@ -116,7 +116,29 @@ async def a_misspelled_model_is_a_400(client):
                                              "type": "invalid_model", "param": None, "code": "1500"}
 
 
+@step("01_hello_world")
+async def the_alternative_prompt_streams_too(client):
+    stream = await client.beta.conversations.start_stream_async(
+        model="mistral-small-latest",
+        inputs=[{"role": "user", "content": prompt_of("01_hello_world", "alternative_prompts")}],
+    )
+    deltas = [event.data.content async for event in stream if event.event == "message.output.delta"]
+    assert "".join(deltas) == "The capital of Japan is Tokyo."
+
+
 # --------------------------------------------------------------------------- 2. web search
+
+
+@step("02_web_search")
+async def tokyo_weather_streams_with_its_search(client):
+    stream = await client.beta.conversations.start_stream_async(
+        model="mistral-small-latest",
+        inputs=[{"role": "user", "content": "What is the current weather in Tokyo? Use web search."}],
+        tools=[{"type": "web_search"}],
+    )
+    events = [event async for event in stream]
+    assert [e.data.name for e in events if e.event == "tool.execution.done"] == ["web_search"]
+    assert events[-1].event == "conversation.response.done"
 
 
 async def _weather(client, prompt: str):
@@ -357,6 +379,16 @@ async def the_agent_answers_the_alternative_prompt(client):
     _, response, _ = await _agent_recipe(client, prompt_of("06_agent_with_connectors", "alternative_prompts"))
     assert tool_calls(response) == [("read_wiki_contents", "my_deepwiki")]
     assert "write-ahead log" in answer(response)
+
+
+@step("06_agent_with_connectors")
+async def an_agent_id_with_a_model_is_a_422(client):
+    with pytest.raises(errors.HTTPValidationError) as caught:
+        await client.beta.conversations.start_async(
+            agent_id=AGENT_ID, model=MODEL,
+            inputs=[{"role": "user", "content": "What is the main purpose of the sqlite repository?"}])
+    assert caught.value.status_code == 422
+    assert "Pass only agent_id" in caught.value.data.detail[0].msg
 
 
 # --------------------------------------------------------------------------- 7. OAuth (Gmail)
