@@ -20,15 +20,31 @@ _LAZY = {
     "ClientInfo": "._client",
     "oauth_token": "._client",
     "equivalents": "._snippets",
+    "display_response": "._display",
+    "RenderedResponse": "._display",
+    "display_stream": "._stream",
+    "display_stream_async": "._stream",
+    "ResponseStreamError": "._stream",
+    "explain": "._explain",
+    "explained_errors": "._explain",
+    "ErrorCard": "._explain",
 }
 
 __all__ = [
     "ClientInfo",
     "ConfigurationError",
     "CookbookError",
+    "ErrorCard",
+    "RenderedResponse",
     "ReplayMiss",
+    "ResponseStreamError",
     "__version__",
+    "display_response",
+    "display_stream",
+    "display_stream_async",
     "equivalents",
+    "explain",
+    "explained_errors",
     "make_client",
     "oauth_token",
     "resolve_mode",
@@ -36,7 +52,10 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ._client import ClientInfo, make_client, oauth_token, resolve_mode
+    from ._display import RenderedResponse, display_response
+    from ._explain import ErrorCard, explain, explained_errors
     from ._snippets import equivalents
+    from ._stream import ResponseStreamError, display_stream, display_stream_async
 
 
 def __getattr__(name: str) -> Any:
