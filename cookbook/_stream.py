@@ -303,8 +303,18 @@ class StreamAssembler:
 # ------------------------------------------------------------------------ views
 
 
+_EMPTY = {"text/plain": ""}
+
+
 class _NotebookView:
-    """One display output, updated in place."""
+    """A live output updated in place while the stream runs; the final view is an output of its own.
+
+    The live output is displayed empty, updated as events arrive, and emptied
+    again at the end, when the final rendering is displayed below it. A saved
+    notebook thus holds the live output empty and the final view, and a tool
+    that re-runs the notebook without applying display updates (nbval) sees
+    exactly the same outputs.
+    """
 
     def __init__(self) -> None:
         self.handle: Any = None
@@ -314,10 +324,14 @@ class _NotebookView:
 
         rendered = assembler.rendered(live=live)
         bundle = rendered._repr_mimebundle_()
-        if self.handle is None:
-            self.handle = display(bundle, raw=True, display_id=True)
-        else:
+        if live:
+            if self.handle is None:
+                self.handle = display(_EMPTY, raw=True, display_id=True)
             self.handle.update(bundle, raw=True)
+        else:
+            if self.handle is not None:
+                self.handle.update(_EMPTY, raw=True)
+            display(bundle, raw=True)
         return rendered
 
 

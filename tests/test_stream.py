@@ -206,14 +206,30 @@ def test_one_display_is_updated_in_place_and_ends_like_display_response():
                               store_history=True)  # fmt: skip
         assert cell.success, cell.error_in_exec
         assert results == []  # the returned object is not shown a second time
-        first, *updates = displays
-        assert first["update"] is False and all(u["update"] for u in updates)
-        display_ids = {d["transient"]["display_id"] for d in displays}
-        assert len(display_ids) == 1
-        assert len(updates) == len(EVENTS)  # one per event (the first is the display itself) plus the final one
+        live, *updates, final = displays
+        assert live["update"] is False and all(u["update"] for u in updates) and final["update"] is False
+        assert {d["transient"]["display_id"] for d in [live, *updates]} == {live["transient"]["display_id"]}
+        assert len(updates) == len(EVENTS) + 1  # one per event, then the live output is emptied
         assert any("running web_search…" in u["data"]["text/html"] for u in updates)
         assert any("running ask_question…" in u["data"]["text/html"] for u in updates)
-        assert displays[-1]["data"] == display_response(EXPECTED)._repr_mimebundle_()
+        assert final["data"] == display_response(EXPECTED)._repr_mimebundle_()
+
+
+def test_saved_outputs_equal_the_outputs_as_first_displayed():
+    """nbval re-runs a notebook without applying display updates: both views must agree."""
+    with ipython_shell() as (shell, displays, _):
+        shell.user_ns.update(display_stream=display_stream, stream=iter(EVENTS))
+        assert shell.run_cell("display_stream(stream)", store_history=True).success
+    first_shown = [d["data"] for d in displays if not d["update"]]
+    saved = []  # what Jupyter keeps: each display, with the updates to its id applied
+    for d in displays:
+        if d["update"]:
+            index = next(i for i, (did, _) in enumerate(saved) if did == d["transient"]["display_id"])
+            saved[index] = (saved[index][0], d["data"])
+        else:
+            saved.append(((d.get("transient") or {}).get("display_id"), d["data"]))
+    assert [data for _, data in saved] == first_shown
+    assert first_shown[0] == {"text/plain": ""}
 
 
 def test_text_deltas_are_throttled_but_tool_events_are_not():
@@ -221,8 +237,9 @@ def test_text_deltas_are_throttled_but_tool_events_are_not():
     with ipython_shell() as (shell, displays, _):
         shell.user_ns.update(display_stream=display_stream, stream=iter(events), clock=lambda: 0.0)
         assert shell.run_cell("display_stream(stream, clock=clock)", store_history=True).success
-    # the clock never moves: "started" creates the display, no text delta updates it, "done" and the end do
-    assert len(displays) == 3
+    # the clock never moves: "started" creates and fills the live output, no text delta updates it, "done" does;
+    # then the live output is emptied and the final view displayed
+    assert [d["update"] for d in displays] == [False, True, True, True, False]
     assert displays[-1]["data"]["text/plain"].startswith("w0 w1 ")
 
 
