@@ -429,12 +429,20 @@ def explain(error: BaseException) -> ErrorCard:
 # ---------------------------------------------------------------- context manager
 
 
-def _statuses(expected: int | Iterable[int] | None) -> frozenset[int]:
+Expected = int | type | Iterable[int | type] | None
+
+
+def _is_expected(expected: Expected, error: BaseException, card: ErrorCard) -> bool:
+    """Whether ``error`` is one the block announced: by HTTP status, or by exception class."""
     if expected is None:
-        return frozenset()
-    if isinstance(expected, int):
-        return frozenset({expected})
-    return frozenset(int(x) for x in expected)
+        return False
+    items = [expected] if isinstance(expected, (int, type)) else list(expected)
+    for item in items:
+        if isinstance(item, type) and isinstance(error, item):
+            return True
+        if isinstance(item, int) and not isinstance(item, bool) and card.status == item:
+            return True
+    return False
 
 
 @dataclass
@@ -455,23 +463,22 @@ def _compact(error: BaseException, card: ErrorCard) -> None:
 
 
 @contextmanager
-def explained_errors(expected: int | Iterable[int] | None = None, *, compact: bool = True) -> Iterator[Caught]:
+def explained_errors(expected: Expected = None, *, compact: bool = True) -> Iterator[Caught]:
     """Show an :class:`ErrorCard` for an error raised in the block.
 
-    An error whose HTTP status is in ``expected`` (one code or several) is shown
-    and swallowed; any other error is shown and re-raised unchanged (in IPython
-    its traceback shrinks to one line when ``compact``). Yields a :class:`Caught`
-    that holds the error and card afterwards.
+    An error named by ``expected`` (an HTTP status, an exception class, or
+    several of either) is shown and swallowed; any other error is shown and
+    re-raised unchanged (in IPython its traceback shrinks to one line when
+    ``compact``). Yields a :class:`Caught` that holds the error and card afterwards.
     """
     from ._display import show
 
-    wanted = _statuses(expected)
     caught = Caught()
     try:
         yield caught
     except Exception as error:
         card = explain(error)
-        card.expected = card.status is not None and card.status in wanted
+        card.expected = _is_expected(expected, error, card)
         caught.error, caught.card = error, card
         show(card, file=sys.stderr)
         if card.expected:

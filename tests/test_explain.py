@@ -193,3 +193,16 @@ def test_in_ipython_the_card_is_displayed_and_the_cell_fails_with_a_short_traceb
         assert len(displays) == 1 and "401" in displays[0]["data"]["text/html"]
         passed = shell.run_cell("with explained_errors(expected=401):\n    client.beta.conversations.start(**kwargs)")
         assert passed.success and len(displays) == 2
+
+
+def test_an_expected_exception_class_is_shown_and_swallowed():
+    from pydantic import BaseModel, ValidationError
+
+    class Tool(BaseModel):
+        type: int
+
+    with explained_errors(expected=ValidationError) as caught:
+        Tool(type="web-search")
+    assert caught.card.expected and caught.card.title == "Invalid arguments"
+    with pytest.raises(ValidationError), explained_errors(expected=[400, KeyError]):
+        Tool(type="web-search")
