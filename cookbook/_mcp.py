@@ -74,7 +74,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class McpTool:
-    """One tool as the MCP server lists it."""
+    """One tool as the MCP server lists it (``title``: the tool's, else its annotations' title)."""
 
     name: str
     description: str = ""
@@ -315,19 +315,19 @@ def _classify(root: BaseException, url: str, seen: list[_Seen], *, headers: Mapp
         status = failed.status
         said = f"{url} answered HTTP {_status_phrase(status)} to the MCP {failed.method} request."
         if status in (401, 403):
+            example = 'headers={"Authorization": "Bearer <token>"}'
             if headers:
                 cause = ("The server refused the credentials passed in headers=: the token may be wrong, "
                          "expired, or lack the permission (scope) this server needs.")
-                fix = "Pass a valid token, e.g. headers={\"Authorization\": \"Bearer <token>\"}."
-            elif status == 403:
-                cause = "The server refuses access without credentials (or to everyone from here)."
+                fix = f"Pass a valid token, e.g. {example}."
             else:
-                cause = "The server requires credentials and none were sent."
-                fix = ("Pass them to the preflight, e.g. inspect_mcp_server(url, headers={\"Authorization\": "
-                       "\"Bearer <token>\"}), and give the connector the same credentials.")
+                cause = ("The server refuses access without credentials." if status == 403
+                         else "The server requires credentials and none were sent.")
+                fix = (f"Pass them to the preflight, e.g. inspect_mcp_server(url, {example}), and give the "
+                       "connector the same credentials.")
             if failed.www_authenticate:
-                fix += " The server asks for a bearer token (WWW-Authenticate): if it uses OAuth, get an access " \
-                       "token from its authorization server first."
+                fix += (" The server asks for a bearer token (WWW-Authenticate): if it uses OAuth, get an access "
+                        "token from its authorization server first.")
             return error("auth", said, cause, fix, status)
         if status in (502, 503, 504):
             return error("unreachable", said, "A gateway in front of the MCP server could not reach it, or the "
@@ -647,7 +647,9 @@ async def _session(url: str, http: Any, mode: str) -> McpServerInfo:
                 params = PaginatedRequestParams(cursor=cursor) if cursor is not None else None
                 page = await session.list_tools(params=params)
                 tools.extend(
-                    McpTool(t.name, t.description or "", dict(t.input_schema or {}), t.title) for t in page.tools
+                    McpTool(t.name, t.description or "", dict(t.input_schema or {}),
+                            t.title or (t.annotations.title if t.annotations else None))
+                    for t in page.tools
                 )
                 cursor = page.next_cursor
                 if not cursor:

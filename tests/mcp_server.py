@@ -29,6 +29,7 @@ from typing import Annotated, Any
 import anyio
 import uvicorn
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ListToolsResult, PaginatedRequestParams, ToolAnnotations
 from pydantic import Field
 
@@ -64,7 +65,7 @@ Question = Annotated[str, Field(description="The question to ask about the repos
 
 def _pages(repo: str) -> dict[str, str]:
     if repo not in CORPUS:
-        raise ValueError(f"Repository not found: {repo}. Known repositories: {', '.join(sorted(CORPUS))}.")
+        raise ToolError(f"Repository not found: {repo}. Known repositories: {', '.join(sorted(CORPUS))}.")
     return CORPUS[repo]
 
 
