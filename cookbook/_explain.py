@@ -389,6 +389,18 @@ def explain(error: BaseException) -> ErrorCard:
             retry_after=str(retry_after) if retry_after else None,
         )
 
+    if error_type == "ReplayMiss":
+        first, *rest = str(error).splitlines() or [""]
+        return ErrorCard(
+            "No recording for this request",
+            error_type,
+            message=first,
+            details=[line for line in rest if line.strip()][:40],
+            cause="Replay mode answers only the requests recorded in the cassette; this one (a changed prompt, "
+            "model or tool list) was never recorded.",
+            fix="Use a recorded prompt (listed above), or set MISTRAL_API_KEY to send it to the API for real "
+            "(COOKBOOK_MODE=record also saves the answer).",
+        )
     if _is(error, "httpx", ("TimeoutException",)):
         return ErrorCard("Timed out", error_type, message=_short(str(error)), cause=TIMEOUT.cause, fix=TIMEOUT.fix)
     if _is(error, "httpx", ("TransportError", "NetworkError", "ConnectError")):

@@ -206,3 +206,15 @@ def test_an_expected_exception_class_is_shown_and_swallowed():
     assert caught.card.expected and caught.card.title == "Invalid arguments"
     with pytest.raises(ValidationError), explained_errors(expected=[400, KeyError]):
         Tool(type="web-search")
+
+
+def test_a_replay_miss_card_keeps_the_miss_message_and_says_how_to_go_live():
+    from cookbook import ReplayMiss
+
+    miss = ReplayMiss("No recording answers POST /v1/conversations in cassette 01_hello_world.\n"
+                      "Recorded prompts for this endpoint:\n  - 'What is the capital of France?'")
+    card = explain(miss)
+    assert card.title == "No recording for this request"
+    assert card.message.startswith("No recording answers POST /v1/conversations")
+    assert "  - 'What is the capital of France?'" in card.details
+    assert "MISTRAL_API_KEY" in card.fix
