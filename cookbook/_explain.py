@@ -46,13 +46,18 @@ class Advice:
 ADVICE: dict[int, tuple[Advice, ...]] = {
     400: (
         Advice(
+            "The request is valid JSON but the API refused one of its arguments or a combination of them.",
+            "Look at the API message above for the argument it names, correct it and send the request again.",
+        ),
+        Advice(
             "A connector's tool_configuration sets both include and exclude; each connector takes one filter.",
             "Keep either include (only these tools) or exclude (all but these tools), not both.",
             ("include", "exclude", "tool_configuration"),
         ),
         Advice(
-            "The request is valid JSON but the API refused one of its arguments or a combination of them.",
-            "Look at the API message above for the argument it names, correct it and send the request again.",
+            "The model name is not one the API knows.",
+            "Use an existing model such as mistral-small-latest; client.models.list() shows those your key can use.",
+            ("model",),
         ),
     ),
     401: (
@@ -322,9 +327,14 @@ def _pick(status: int | None, haystack: str) -> tuple[Advice | None, list[Advice
     if not options:
         return None, []
     hay = haystack.lower()
-    # the advice whose keywords the message mentions most comes first; ties keep the table's order
-    ordered = sorted(options, key=lambda a: -sum(k in hay for k in a.keywords))
-    return ordered[0], ordered[1:]
+
+    def hits(advice: Advice) -> int:
+        return sum(k in hay for k in advice.keywords)
+
+    # the advice whose keywords the message mentions most comes first; ties keep the table's order.
+    # When the message names the cause, that cause is the answer; only a guess lists the alternatives.
+    ordered = sorted(options, key=lambda a: -hits(a))
+    return ordered[0], ([] if hits(ordered[0]) else ordered[1:])
 
 
 def _title(status: int | None, fallback: str) -> str:

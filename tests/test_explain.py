@@ -27,7 +27,7 @@ def body(html: str) -> str:
 
 # Each status with a message the API could send, and the advice that must lead the card.
 CASES = [
-    (400, "Cannot use both include and exclude in tool_configuration", ADVICE[400][0]),
+    (400, "Cannot use both include and exclude in tool_configuration", ADVICE[400][1]),
     (401, "Unauthorized", ADVICE[401][0]),
     (403, "Insufficient OAuth scopes for gmail_search", ADVICE[403][0]),
     (404, "Connector 'my_deepwiki' not found", ADVICE[404][0]),
@@ -82,7 +82,18 @@ def test_422_message_keywords_choose_the_cause(message, expected):
 def test_401_for_an_expired_oauth_token_leads_with_the_token_fix():
     card = explain(sdk_error(401, api_error("OAuth token expired for connector gmail")))
     assert card.cause == ADVICE[401][1].cause
-    assert ADVICE[401][0] in card.also
+    assert card.also == []  # the message named the cause: no guesses listed
+
+
+def test_a_400_for_an_invalid_model_is_about_the_model_not_the_filters():
+    card = explain(sdk_error(400, api_error("Invalid model: mistral-smol-latest")))
+    assert card.cause == ADVICE[400][2].cause and "include" not in card.cause
+
+
+def test_a_message_that_names_no_cause_gets_the_general_advice_and_the_alternatives():
+    card = explain(sdk_error(400, api_error("Something was off")))
+    assert card.cause == ADVICE[400][0].cause
+    assert [a.cause for a in card.also] == [ADVICE[400][1].cause, ADVICE[400][2].cause]
 
 
 def test_429_shows_retry_after():
