@@ -495,8 +495,7 @@ def _same_endpoint(a: str, b: str) -> bool:
         x, y = httpx.URL(a), httpx.URL(b)
     except Exception:
         return False
-    key = lambda u: (u.scheme.lower(), u.host.lower(), u.port, u.path.rstrip("/") or "/", u.query)  # noqa: E731
-    return key(x) == key(y)
+    return (x.scheme, x.host, x.port, x.path, x.query) == (y.scheme, y.host, y.port, y.path, y.query)
 
 
 def _check_recorded(url: str, transport: Any) -> None:
@@ -520,7 +519,7 @@ def _check_recorded(url: str, transport: Any) -> None:
         return
     from pathlib import Path
 
-    names = tuple(Path(c._path).stem for c in cassettes)
+    names = tuple(Path(c.path).stem for c in cassettes)
     servers = sorted(set(recorded))
     lines = [
         f"No recorded MCP preflight for {url} in cassette{'s' if len(names) != 1 else ''} "
@@ -561,10 +560,10 @@ async def inspect_mcp_server(
     inspected, and :class:`cookbook.ReplayMiss` in replay when the cassettes
     hold no recording of this preflight.
     """
+    _check_arguments(url, timeout)
     mode, transport = _cookbook_mode(client)
     http_transport: httpx.AsyncBaseTransport | None = None
     if mode == "replay":
-        _check_url(url)
         _check_recorded(url, transport)
         http_transport = _Replaying(transport)
     elif mode == "record":
@@ -589,9 +588,11 @@ def inspect_mcp_server_sync(
     return _run_sync(lambda: inspect_mcp_server(url, headers=headers, timeout=timeout, client=client))
 
 
-def _check_url(url: Any) -> None:
+def _check_arguments(url: Any, timeout: Any) -> None:
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise _bad_url(url)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
 
 
 async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: float, mode: str,
@@ -599,10 +600,7 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
     """The preflight over ``http_transport`` (None: the network), bounded by ``timeout``."""
     import anyio
 
-    _check_url(url)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-
+    _check_arguments(url, timeout)
     seen: list[_Seen] = []
 
     async def note(response: httpx.Response) -> None:
@@ -702,7 +700,7 @@ def record_mcp_preflight(
     """
     from . import _cassette
 
-    _check_url(url)
+    _check_arguments(url, timeout)
     path = _cassette.resolve(cassette, must_exist=False)
     recorder = _cassette.open_cassette(path, record=True, secrets=[v for v in (headers or {}).values() if v])
     return _run_sync(lambda: _inspect(url, headers=headers, timeout=timeout, mode="record",

@@ -9,6 +9,7 @@ endpoint, a small ASGI wrapper adds the misbehaving endpoints the tests need:
 - ``/private/mcp``    the same server behind a bearer token: 401 without it
 - ``/forbidden/mcp``  403 for everyone
 - ``/slow/mcp``       the same server, but every request waits ``slow_seconds`` first
+- ``/slow-list/mcp``  the same server, but ``tools/list`` waits ``slow_seconds`` first
 - ``/html``           a web page (200, text/html), not an MCP endpoint
 - anything else       404
 
@@ -159,12 +160,12 @@ class _Endpoints:
             await _respond(send, 401, "application/json", b'{"error": "invalid_token"}',
                            [(b"www-authenticate", b'Bearer error="invalid_token"')])
             return
-        if path == "/slow/mcp":
+        if path == "/slow/mcp" or (path == "/slow-list/mcp" and _jsonrpc_method(body) == "tools/list"):
             with anyio.move_on_after(self.owner.slow_seconds):
                 while (await receive())["type"] != "http.disconnect":
                     pass
                 return  # the client gave up
-        if path in ("/mcp", "/private/mcp", "/slow/mcp"):
+        if path in ("/mcp", "/private/mcp", "/slow/mcp", "/slow-list/mcp"):
             await self.mcp_app({**scope, "path": "/mcp", "raw_path": b"/mcp"}, _replay(body, receive), send)
             return
         await _respond(send, 404, "text/plain; charset=utf-8", b"Not Found")

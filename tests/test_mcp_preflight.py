@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from pathlib import Path
@@ -16,10 +17,12 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 import cookbook
 from cookbook._cassette import serializer
+from cookbook._http import httpx
 from cookbook._mcp import (
     McpPreflightError,
     McpServerInfo,
     McpTool,
+    _inspect,
     authored_preflight_interactions,
     inspect_mcp_server,
     inspect_mcp_server_sync,
@@ -175,11 +178,13 @@ def failure_cases(server) -> dict[str, tuple[str, dict, str, list[str]]]:
                           "auth", ["401 Unauthorized", "refused the credentials"]),
         "403": (f"{server.base_url}/forbidden/mcp", {}, "auth", ["403 Forbidden"]),
         "slow": (f"{server.base_url}/slow/mcp", {"timeout": 1}, "timeout", ["within 1 s", "larger timeout="]),
+        "slow listing": (f"{server.base_url}/slow-list/mcp", {"timeout": 1}, "timeout", ["within 1 s"]),
         "no scheme": ("mcp.deepwiki.com/mcp", {}, "unreachable", ["not an http(s) URL", "https://"]),
     }
 
 
-@pytest.mark.parametrize("case", ["closed port", "404", "web page", "401", "401 bad token", "403", "slow", "no scheme"])
+@pytest.mark.parametrize(
+    "case", ["closed port", "404", "web page", "401", "401 bad token", "403", "slow", "slow listing", "no scheme"])
 async def test_each_failure_is_one_clear_error_within_the_timeout(server, case):
     url, kwargs, kind, phrases = failure_cases(server)[case]
     timeout = kwargs.pop("timeout", 5)
@@ -216,20 +221,55 @@ async def test_an_unknown_host_is_unreachable(monkeypatch):
     assert "Could not resolve the host" in str(caught.value)
 
 
-async def test_a_json_endpoint_that_is_not_json_rpc_is_not_mcp(server):
-    # tools/list through the server's /html page would be HTML; here: plain JSON from a 200 that is no JSON-RPC
-    from cookbook._http import httpx
+async def inspect_answered_by(answer) -> McpServerInfo:
+    """The preflight against an in-memory server: ``answer(message) -> (status, JSON or None)``."""
+    def handle(request):
+        status, body = answer(json.loads(request.content))
+        return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
 
-    def answer(request):
-        return httpx.Response(200, json={"status": "ok"})
+    return await _inspect("https://mcp.example.com/mcp", headers=None, timeout=5, mode="live",
+                          http_transport=httpx.MockTransport(handle))
 
-    from cookbook._mcp import _inspect
 
+INITIALIZED = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+               "serverInfo": {"name": "x", "version": "1"}}
+
+
+def reply(message: dict, result: dict) -> tuple[int, dict | None]:
+    if "id" not in message:
+        return 202, None
+    return 200, {"jsonrpc": "2.0", "id": message["id"], "result": result}
+
+
+async def test_json_that_is_not_json_rpc_is_not_mcp():
     with pytest.raises(McpPreflightError) as caught:
-        await _inspect("https://json.example/mcp", headers=None, timeout=5, mode="live",
-                       http_transport=httpx.MockTransport(answer))
+        await inspect_answered_by(lambda message: (200, {"status": "ok"}))
     assert caught.value.kind == "not_mcp"
     assert "not a JSON-RPC message" in str(caught.value)
+
+
+async def test_a_json_rpc_error_to_initialize_is_a_protocol_error():
+    def answer(message):
+        return 200, {"jsonrpc": "2.0", "id": message["id"],
+                     "error": {"code": -32602, "message": "Unsupported protocol version: 2025-11-25"}}
+
+    with pytest.raises(McpPreflightError) as caught:
+        await inspect_answered_by(answer)
+    assert caught.value.kind == "protocol"
+    assert "Unsupported protocol version: 2025-11-25" in str(caught.value)
+
+
+async def test_a_looping_cursor_is_a_protocol_error_not_a_hang():
+    def answer(message):
+        if message.get("method") == "tools/list":
+            return reply(message, {"tools": [{"name": "t", "inputSchema": {"type": "object"}}], "nextCursor": "again"})
+        return reply(message, INITIALIZED)
+
+    with pytest.raises(McpPreflightError) as caught:
+        await inspect_answered_by(answer)
+    assert caught.value.kind == "protocol"
+    assert "cursor 'again' twice" in str(caught.value)
+    assert asyncio.all_tasks() == {asyncio.current_task()}
 
 
 def test_the_sync_wrapper_raises_the_same_error():
