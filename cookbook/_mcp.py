@@ -35,7 +35,9 @@ answers, so the requests are exactly what the SDK sends.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
+import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -614,6 +616,8 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
         transport=http_transport,
         event_hooks={"response": [note]},
     )
+    _quiet_transport_logs()
+    flag = _IN_PREFLIGHT.set(True)
     try:
         with anyio.fail_after(timeout):
             async with http:
@@ -627,6 +631,8 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
         if isinstance(root, (McpPreflightError, ReplayMiss)):
             raise root from None
         raise _classify(root, url, seen, headers=headers, timeout=timeout) from root
+    finally:
+        _IN_PREFLIGHT.reset(flag)
 
 
 async def _session(url: str, http: Any, mode: str) -> McpServerInfo:
@@ -665,6 +671,26 @@ async def _session(url: str, http: Any, mode: str) -> McpServerInfo:
     return McpServerInfo(url=url, name=server.name, version=server.version or "",
                          protocol_version=init.protocol_version, tools=tools,
                          instructions=init.instructions, mode=mode)
+
+
+# The streamable HTTP client logs the failures the preflight reports (an unexpected
+# content type, a body that is not JSON-RPC, a redirect) as errors, some with a
+# traceback. Within a preflight (and only there: the flag is a context variable,
+# which the SDK's tasks inherit) those records are dropped; the McpPreflightError
+# says it once.
+_IN_PREFLIGHT: contextvars.ContextVar[bool] = contextvars.ContextVar("cookbook_mcp_preflight", default=False)
+_SDK_TRANSPORT_LOGGER = "mcp.client.streamable_http"
+
+
+class _PreflightLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_IN_PREFLIGHT.get() and record.levelno >= logging.WARNING)
+
+
+def _quiet_transport_logs() -> None:
+    logger = logging.getLogger(_SDK_TRANSPORT_LOGGER)
+    if not any(isinstance(f, _PreflightLogFilter) for f in logger.filters):
+        logger.addFilter(_PreflightLogFilter())
 
 
 def _run_sync(make: Callable[[], Awaitable[T]]) -> T:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import time
 from pathlib import Path
@@ -208,6 +209,19 @@ async def test_each_failure_is_one_clear_error_within_the_timeout(server, case):
     assert error.kind in bundle["text/plain"] and "cb-card" in bundle["text/html"]
     assert "s3cr3t" not in bundle["text/plain"] and "s3cr3t" not in bundle["text/html"]
     assert error._render_traceback_()[0].startswith(f"McpPreflightError ({kind}):")
+
+
+async def test_the_sdk_logs_no_error_of_its_own_for_a_failed_preflight(server, caplog):
+    caplog.set_level(logging.DEBUG)
+    for path in ("/html", "/nothing-here"):
+        with pytest.raises(McpPreflightError):
+            await inspect_mcp_server(f"{server.base_url}{path}", timeout=5)
+    with pytest.raises(McpPreflightError):
+        await inspect_answered_by(lambda message: (200, {"status": "ok"}))
+    assert [r for r in caplog.records if r.name.startswith("mcp") and r.levelno >= logging.WARNING] == []
+    # outside a preflight the SDK's records pass as before
+    logging.getLogger("mcp.client.streamable_http").error("not from a preflight")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == ["not from a preflight"]
 
 
 async def test_an_unknown_host_is_unreachable(monkeypatch):
