@@ -24,7 +24,12 @@ written to the client's cassette, and in live mode it talks to the server.
 Cassettes keep no headers, so a replayed exchange has no MCP session id and the
 client never opens the session's GET event stream nor sends the DELETE that
 ends it; record mode therefore sends those two straight to the server without
-writing them (see :class:`_Recording`).
+writing them (see :class:`_Recording`). Recordings are matched on path and JSON
+body, not on the host, so replay first checks that the cassettes hold an
+``initialize`` sent to this very URL. The recorded bodies are the same on every
+run (JSON-RPC ids count from 1, ``clientInfo`` is :data:`CLIENT_INFO`), but the
+``initialize`` body carries the protocol version the mcp SDK offers (mcp 2.3:
+``2025-11-25``): an SDK that offers another one misses older recordings.
 
 For cassette authors: :func:`record_mcp_preflight` appends a real exchange to a
 cassette file; :func:`authored_preflight_interactions` builds one by hand (for
@@ -258,6 +263,11 @@ class McpPreflightError(CookbookError):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return self.card._repr_mimebundle_(include, exclude)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's plain-text formatter has its own printer for exceptions, which
+        # would replace the card's text/plain with repr(); this one comes first.
+        printer.text(str(self.card))
 
     def _render_traceback_(self) -> list[str]:
         # In IPython the message is the whole story; the SDK's frames would hide it.

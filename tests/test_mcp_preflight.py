@@ -211,6 +211,17 @@ async def test_each_failure_is_one_clear_error_within_the_timeout(server, case):
     assert error._render_traceback_()[0].startswith(f"McpPreflightError ({kind}):")
 
 
+def test_in_ipython_the_error_shows_its_card_not_its_repr():
+    from IPython.core.formatters import DisplayFormatter
+
+    error = McpPreflightError("http://x/mcp answered HTTP 401.", kind="auth", url="http://x/mcp",
+                              cause="No credentials.", fix="Pass headers=.", status=401)
+    shown, _ = DisplayFormatter().format(error)
+    assert shown["text/plain"].splitlines()[0] == "MCP server refused access (HTTP 401) (McpPreflightError: auth)"
+    assert "Fix: Pass headers=." in shown["text/plain"]
+    assert shown["text/html"].startswith('<div class="cb-card">')
+
+
 async def test_the_sdk_logs_no_error_of_its_own_for_a_failed_preflight(server, caplog):
     caplog.set_level(logging.DEBUG)
     for path in ("/html", "/nothing-here"):
