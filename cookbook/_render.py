@@ -366,5 +366,5 @@ CSS = (
     ".cb-card dl{margin:.4em 0;display:grid;grid-template-columns:max-content 1fr;gap:.2em .8em}"
     ".cb-card dt{font-weight:600;color:var(--jp-ui-font-color2,#59636e)}"
     ".cb-card dd{margin:0}"
-    ".cb-card ul{margin:.2em 0;padding-left:1.4em}"
+    ".cb-card ul{margin:.2em 0;padding-left:1.4em;overflow-wrap:anywhere}"
 )

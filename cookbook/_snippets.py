@@ -157,6 +157,7 @@ class Equivalents:
             return (
                 f'<details open><summary style="font-weight:600">{title}</summary>'
                 f'<pre style="margin:.3em 0;padding:.5em;overflow-x:auto;'
+                f"font-family:var(--jp-code-font-family,ui-monospace,monospace);font-size:90%;"
                 f'background:var(--jp-cell-editor-background,#f7f7f7);'
                 f'color:var(--jp-content-font-color1,inherit)">{html.escape(code)}</pre></details>'
             )

@@ -1,0 +1,139 @@
+"""Papermill runs of every recipe notebook, offline: defaults, alternative prompts, and an unrecorded prompt.
+
+All runs execute once, in parallel processes, in a module fixture; each test then reads what an executed
+notebook shows. (nbval, configured in pyproject.toml, separately checks the committed outputs cell by cell.)
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+from recipes import BY_SLUG, RECIPES
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+UNRECORDED = "What is the airspeed velocity of an unladen swallow?"
+
+# What the executed notebook must show, per recipe: for its default prompt, then for its alternative prompt.
+SHOWS = {
+    "01_hello_world": (["The capital of France is Paris."], ["The capital of Japan is Tokyo."]),
+    "02_web_search": (
+        ["Right now in Paris it is 7°C", "[tool] web_search", "[1] Météo Paris"],
+        ["It is currently 14°C and clear in Tokyo", "[tool] web_search"],
+    ),
+    "03_custom_connector": (
+        ["organized into several key directories", "[connector my_deepwiki] read_wiki_structure"],
+        ["SQLite's tests live in the **test/** directory", "[connector my_deepwiki] ask_question"],
+    ),
+    "04_multiple_tools": (
+        ["I have access to the following tools:"],
+        ["**Today's SQLite news:** `web_search`"],
+    ),
+    "05_tool_filters": (
+        ["I have access to: read_wiki_contents, ask_question", "I have access to: ask_question",
+         "read_wiki_structure: Get a list of documentation topics"],
+        ["No — `read_wiki_structure` isn't available to me here", "No — my only tool is `ask_question`"],
+    ),
+    "06_agent_with_connectors": (
+        ["Created agent: deepwiki_agent (ag_0196a1b2c3d4e5f60718293a4b5c6d7e)",
+         "SQLite is a self-contained, serverless", "[connector my_deepwiki] ask_question",
+         "Deleted agent: ag_0196a1b2c3d4e5f60718293a4b5c6d7e"],
+        ["The repository documents these file formats:", "Deleted agent: ag_0196a1b2c3d4e5f60718293a4b5c6d7e"],
+    ),
+    "07_oauth_gmail": (
+        ["Your latest email is from **Ada Lovelace**", "[connector gmail]"],
+        ["Yes — you have 2 unread emails from today:"],
+    ),
+    "08_connector_lifecycle": (
+        ["Created connector: ephemeral_deepwiki", "SQLite is a self-contained, serverless SQL database engine",
+         "The latest SQLite release is 3.51.0", "Cleaned up connector: Connector deleted successfully"],
+        ["The three most important directories are **src/**", "Cleaned up connector: Connector deleted successfully"],
+    ),
+}
+
+JOBS = [(r["slug"], "default") for r in RECIPES] + [(r["slug"], "alternative") for r in RECIPES]
+JOBS += [("01_hello_world", "unrecorded")]
+
+
+def _run(job: tuple[str, str], out_dir: str) -> tuple[str, str | None]:
+    """Execute one notebook with papermill (in a worker process); return its output path and any error."""
+    import papermill
+
+    slug, variant = job
+    parameters = {"mode": "replay"}
+    if variant == "alternative":
+        parameters["prompt"] = BY_SLUG[slug]["alternative_prompts"][0]
+    elif variant == "unrecorded":
+        parameters["prompt"] = UNRECORDED
+    out = os.path.join(out_dir, f"{slug}-{variant}.ipynb")
+    try:
+        papermill.execute_notebook(str(NOTEBOOKS / f"{slug}.ipynb"), out, parameters=parameters,
+                                   cwd=str(NOTEBOOKS), progress_bar=False, kernel_name="python3")
+    except Exception as error:  # the notebook's error is checked by the tests
+        return out, f"{type(error).__name__}: {error}"
+    return out, None
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("papermill")
+    os.environ.pop("MISTRAL_API_KEY", None)
+    with ProcessPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
+        results = pool.map(_run, JOBS, [str(out_dir)] * len(JOBS))
+        return dict(zip(JOBS, results, strict=True))
+
+
+def shown(path: str) -> str:
+    """Everything the executed notebook shows as text: streams, plain-text displays and errors."""
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                parts.append(output.text)
+            elif output.output_type == "error":
+                parts.append("\n".join(output.traceback))
+            else:
+                parts.append(output.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("slug", list(SHOWS))
+@pytest.mark.parametrize("variant", ["default", "alternative"])
+def test_notebook_runs_offline_and_shows_the_answer(executed, slug, variant):
+    path, error = executed[(slug, variant)]
+    assert error is None, error
+    text = shown(path)
+    for expected in SHOWS[slug][0 if variant == "default" else 1]:
+        assert expected in text
+    assert "Mistral client: replay mode" in text
+
+
+@pytest.mark.parametrize("slug", list(SHOWS))
+def test_the_parameters_cell_drives_the_run(executed, slug):
+    nb = nbformat.read(executed[(slug, "alternative")][0], as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and BY_SLUG[slug]["alternative_prompts"][0] in injected[0].source
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "mode = None" in tagged[0].source and "prompt = " in tagged[0].source
+
+
+def test_an_unrecorded_prompt_fails_with_the_replay_miss_message_not_a_traceback(executed):
+    path, error = executed[("01_hello_world", "unrecorded")]
+    assert error is not None and "ReplayMiss" in error
+    nb = nbformat.read(path, as_version=4)
+    (failure,) = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert failure.ename == "ReplayMiss"
+    traceback = "\n".join(failure.traceback)
+    assert "No recording answers POST /v1/conversations in cassette 01_hello_world" in traceback
+    assert "'What is the capital of France?'" in traceback and "MISTRAL_API_KEY" in traceback
+    assert "File \"" not in traceback and "site-packages" not in traceback  # no wall of SDK frames
+
+
+def test_no_secret_placeholder_leaks_into_outputs(executed):
+    for (slug, variant), (path, _) in executed.items():
+        text = shown(path)
+        assert "replay-mode-needs-no-key" not in text and "replay-mode-needs-no-token" not in text, (slug, variant)
