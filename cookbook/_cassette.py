@@ -374,3 +374,26 @@ def open_cassette(path: Path, *, record: bool = False, secrets: Iterable[str] = 
 def save(cassette: Cassette) -> None:
     """Write a recording cassette now (vcrpy itself only saves when a context exits)."""
     cassette._save(force=True)
+
+
+def recorded_prompts(name_or_path: str | os.PathLike[str]) -> list[str]:
+    """The user prompts a cassette can answer: text user inputs of successful conversation requests, in order."""
+    path = resolve(name_or_path, must_exist=True)
+    data = serializer.deserialize(path.read_text(encoding="utf-8"))
+    prompts: list[str] = []
+    for item in data["interactions"]:
+        request, status = item["request"], item["response"]["status"]["code"]
+        if request["method"] != "POST" or urlsplit(request["uri"]).path != "/v1/conversations" or status >= 400:
+            continue
+        try:
+            body = json.loads(request["body"] or "null")
+        except ValueError:
+            continue
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if isinstance(inputs, str):
+            inputs = [{"role": "user", "content": inputs}]
+        for entry in inputs or []:
+            text = entry.get("content") if isinstance(entry, dict) and entry.get("role") == "user" else None
+            if isinstance(text, str) and text not in prompts:
+                prompts.append(text)
+    return prompts

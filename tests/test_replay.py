@@ -134,3 +134,20 @@ def test_without_a_cassette_every_bundled_cassette_is_searched(no_network, clean
 def test_headers_never_take_part_in_matching(client):
     client.sdk_configuration.security = None  # no Authorization header at all
     assert _ask(client) == "First answer."
+
+
+def test_recorded_prompts_lists_successful_user_prompts_once_in_order(tmp_path):
+    error = _interaction(_request("Broken"), {"object": "error", "message": "no"})
+    error["response"]["status"] = {"code": 400, "message": "Bad Request"}
+    path = write_cassette(tmp_path / "p.yaml", [
+        _interaction(_request(PROMPT), conversation_response("a")),
+        _interaction(_request("Second?"), conversation_response("b")),
+        _interaction(_request(PROMPT, stream=True), "event: x\ndata: {}\n\n", content_type="text/event-stream"),
+        error,
+    ])
+    assert _cassette.recorded_prompts(path) == [PROMPT, "Second?"]
+
+
+def test_every_bundled_cassette_has_prompts():
+    for name in _cassette.bundled_names():
+        assert len(_cassette.recorded_prompts(name)) >= 2, name
