@@ -28,6 +28,11 @@ _LAZY = {
     "explain": "._explain",
     "explained_errors": "._explain",
     "ErrorCard": "._explain",
+    "inspect_mcp_server": "._mcp",
+    "inspect_mcp_server_sync": "._mcp",
+    "McpServerInfo": "._mcp",
+    "McpTool": "._mcp",
+    "McpPreflightError": "._mcp",
 }
 
 __all__ = [
@@ -35,6 +40,9 @@ __all__ = [
     "ConfigurationError",
     "CookbookError",
     "ErrorCard",
+    "McpPreflightError",
+    "McpServerInfo",
+    "McpTool",
     "RenderedResponse",
     "ReplayMiss",
     "ResponseStreamError",
@@ -45,6 +53,8 @@ __all__ = [
     "equivalents",
     "explain",
     "explained_errors",
+    "inspect_mcp_server",
+    "inspect_mcp_server_sync",
     "make_client",
     "oauth_token",
     "resolve_mode",
@@ -54,6 +64,7 @@ if TYPE_CHECKING:
     from ._client import ClientInfo, make_client, oauth_token, resolve_mode
     from ._display import RenderedResponse, display_response
     from ._explain import ErrorCard, explain, explained_errors
+    from ._mcp import McpPreflightError, McpServerInfo, McpTool, inspect_mcp_server, inspect_mcp_server_sync
     from ._snippets import equivalents
     from ._stream import ResponseStreamError, display_stream, display_stream_async
 

@@ -399,6 +399,9 @@ def explain(error: BaseException) -> ErrorCard:
             retry_after=str(retry_after) if retry_after else None,
         )
 
+    own = getattr(error, "card", None)  # errors that know their own card (e.g. McpPreflightError)
+    if isinstance(own, ErrorCard):
+        return own
     if error_type == "ReplayMiss":
         first, *rest = str(error).splitlines() or [""]
         return ErrorCard(

@@ -229,3 +229,12 @@ def test_a_replay_miss_card_keeps_the_miss_message_and_says_how_to_go_live():
     assert card.message.startswith("No recording answers POST /v1/conversations")
     assert "  - 'What is the capital of France?'" in card.details
     assert "MISTRAL_API_KEY" in card.fix
+
+
+def test_an_error_that_carries_its_own_card_is_shown_with_it():
+    from cookbook import McpPreflightError
+
+    error = McpPreflightError("Could not reach http://127.0.0.1:9/mcp", kind="unreachable",
+                              url="http://127.0.0.1:9/mcp", cause="Nothing listens there.", fix="Start the server.")
+    card = explain(error)
+    assert card.title.startswith("MCP server unreachable") and card.fix == "Start the server."
