@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
+import mcp_types
 import pydantic
 import pytest
 import yaml
@@ -187,9 +188,33 @@ def check_response(method: str, uri: str, request: Any, response: dict, where: s
     return strict_parse(json.loads(text), response_model, f"{where} response")
 
 
+MCP_SERVERS = {"https://mcp.deepwiki.com/mcp"}
+MCP_RESULTS = {"initialize": mcp_types.InitializeResult, "tools/list": mcp_types.ListToolsResult}
+
+
+def check_mcp_interaction(interaction: dict, where: str) -> tuple[Any, Any]:
+    """An MCP preflight exchange (cookbook.inspect_mcp_server): JSON-RPC the mcp SDK sends and accepts."""
+    request, response = interaction["request"], interaction["response"]
+    if request["method"] != "POST":
+        raise SchemaProblem(f"{where}: the MCP preflight sends only POSTs")
+    message = mcp_types.jsonrpc_message_adapter.validate_json(request["body"], by_name=False)
+    if isinstance(message, mcp_types.JSONRPCNotification):
+        if response["status"]["code"] != 202:
+            raise SchemaProblem(f"{where}: a notification is answered 202 Accepted")
+        return message, None
+    if not isinstance(message, mcp_types.JSONRPCRequest) or message.method not in MCP_RESULTS:
+        raise SchemaProblem(f"{where}: the preflight sends no {message!r:.80}")
+    reply = mcp_types.jsonrpc_message_adapter.validate_json(response["body"]["string"], by_name=False)
+    if not isinstance(reply, mcp_types.JSONRPCResponse) or reply.id != message.id:
+        raise SchemaProblem(f"{where}: the answer to {message.method} is not its JSON-RPC result")
+    return message, MCP_RESULTS[message.method].model_validate(reply.result, by_name=False)
+
+
 def check_interaction(interaction: dict, where: str = "interaction") -> tuple[Any, Any]:
     """Raise ``SchemaProblem`` unless the exchange is one the SDK sends and accepts."""
     request, response = interaction["request"], interaction["response"]
+    if request["uri"] in MCP_SERVERS:
+        return check_mcp_interaction(interaction, where)
     parsed_request = check_request(request["method"], request["uri"], request["body"], where)
     return parsed_request, check_response(request["method"], request["uri"], parsed_request, response, where)
 

@@ -220,6 +220,18 @@ async def a_misspelled_connector_is_a_404(client):
     assert caught.value.status_code == 404 and "my_deepwikii" in json.loads(caught.value.body)["message"]
 
 
+async def _preflight_lists_deepwikis_three_tools(client):
+    from cookbook import inspect_mcp_server
+
+    info = await inspect_mcp_server("https://mcp.deepwiki.com/mcp", client=client)
+    assert info.tool_names == DEEPWIKI_TOOLS and info.name == "DeepWiki"
+
+
+@step("03_custom_connector")
+async def the_mcp_preflight_replays(client):
+    await _preflight_lists_deepwikis_three_tools(client)
+
+
 # --------------------------------------------------------------------------- 4. multiple tools
 
 
@@ -504,6 +516,11 @@ async def an_unreachable_server_is_a_422(client):
 # --------------------------------------------------------------------------- the tests
 
 
+@step("08_connector_lifecycle")
+async def the_mcp_preflight_replays_before_the_connector_is_created(client):
+    await _preflight_lists_deepwikis_three_tools(client)
+
+
 ALL_STEPS = [pytest.param(slug, function, id=f"{slug}-{function.__name__}")
              for slug, functions in STEPS.items() for function in functions]
 
@@ -548,3 +565,4 @@ async def test_a_replay_miss_never_shows_the_oauth_token():
     with pytest.raises(ReplayMiss) as caught:
         await _gmail(client, "An unrecorded question", token="fake-token-that-must-not-show")
     assert "fake-token-that-must-not-show" not in str(caught.value)
+
