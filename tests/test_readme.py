@@ -24,3 +24,21 @@ def test_ci_runs_the_readme_test_command_verbatim():
     _, test = readme_commands()
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert test in ci_lines
+
+
+def test_readme_lists_every_recipe_with_its_parameters_and_recorded_prompts():
+    import papermill
+
+    from cookbook import _cassette
+
+    text = (ROOT / "README.md").read_text()
+    for notebook in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        assert f"(notebooks/{notebook.name})" in text, notebook.name
+        row = next(line for line in text.splitlines() if f"(notebooks/{notebook.name})" in line)
+        for name in papermill.inspect_notebook(str(notebook)):
+            if name not in ("mode", "model", "prompt"):
+                assert f"`{name}`" in row, (notebook.name, name)
+        for prompt in _cassette.recorded_prompts(notebook.stem):
+            if prompt.startswith("Search the web"):  # recipe 8's follow-up: the notebook's default
+                continue
+            assert f'"{prompt}"' in text, prompt
