@@ -336,6 +336,13 @@ async def filter_names_come_from_list_tools(client):
 
 
 @step("05_tool_filters")
+async def the_connectors_list_offers_deepwiki_and_gmail_to_pick_from(client):
+    page = await client.beta.connectors.list_async()
+    assert [c.name for c in page.items] == ["my_deepwiki", "gmail"]
+    assert [m.method_type for m in page.items[1].supported_auth_methods] == ["oauth2"]
+
+
+@step("05_tool_filters")
 async def include_and_exclude_together_is_a_400(client):
     with pytest.raises(errors.SDKError) as caught:
         await _filtered(client, prompt_of("05_tool_filters"), {**INCLUDE, **EXCLUDE})
