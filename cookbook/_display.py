@@ -615,6 +615,10 @@ class RenderedResponse:
             bundle = {k: v for k, v in bundle.items() if k not in exclude}
         return bundle
 
+    def display_metadata(self) -> dict[str, Any]:
+        """The display metadata that marks this output as a response (``cookbook run`` reads the answer by it)."""
+        return {"cookbook": {"kind": "response"}}
+
     def _ipython_display_(self) -> None:
         # display_response() already showed this object in the current cell: when the
         # call is also the cell's last expression, do not show it a second time.
@@ -624,7 +628,7 @@ class RenderedResponse:
             return
         from IPython.display import display
 
-        display(self._repr_mimebundle_(), raw=True)
+        display(self._repr_mimebundle_(), metadata=self.display_metadata(), raw=True)
 
     def _mark_shown(self) -> None:
         shell = _ipython()
@@ -637,7 +641,8 @@ def show(rendered: Any, *, file: Any = None) -> None:
     if shell is not None:
         from IPython.display import display
 
-        display(rendered._repr_mimebundle_(), raw=True)
+        metadata = rendered.display_metadata() if hasattr(rendered, "display_metadata") else None
+        display(rendered._repr_mimebundle_(), metadata=metadata, raw=True)
         if hasattr(rendered, "_mark_shown"):
             rendered._mark_shown()
     else:

@@ -331,7 +331,7 @@ class _NotebookView:
         else:
             if self.handle is not None:
                 self.handle.update(_EMPTY, raw=True)
-            display(bundle, raw=True)
+            display(bundle, metadata=rendered.display_metadata(), raw=True)
         return rendered
 
 
