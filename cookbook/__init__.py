@@ -33,6 +33,11 @@ _LAZY = {
     "McpServerInfo": "._mcp",
     "McpTool": "._mcp",
     "McpPreflightError": "._mcp",
+    "InvalidRequest": "._tools",
+    "tools": ".tools",
+    "temporary_agent": "._lifecycle",
+    "temporary_connector": "._lifecycle",
+    "retry_config": "._client",
 }
 
 __all__ = [
@@ -40,6 +45,7 @@ __all__ = [
     "ConfigurationError",
     "CookbookError",
     "ErrorCard",
+    "InvalidRequest",
     "McpPreflightError",
     "McpServerInfo",
     "McpTool",
@@ -58,20 +64,28 @@ __all__ = [
     "make_client",
     "oauth_token",
     "resolve_mode",
+    "retry_config",
+    "temporary_agent",
+    "temporary_connector",
+    "tools",
 ]
 
 if TYPE_CHECKING:
-    from ._client import ClientInfo, make_client, oauth_token, resolve_mode
+    from . import tools
+    from ._client import ClientInfo, make_client, oauth_token, resolve_mode, retry_config
     from ._display import RenderedResponse, display_response
     from ._explain import ErrorCard, explain, explained_errors
+    from ._lifecycle import temporary_agent, temporary_connector
     from ._mcp import McpPreflightError, McpServerInfo, McpTool, inspect_mcp_server, inspect_mcp_server_sync
     from ._snippets import equivalents
     from ._stream import ResponseStreamError, display_stream, display_stream_async
+    from ._tools import InvalidRequest
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
+        module = import_module(_LAZY[name], __name__)
+        value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'cookbook' has no attribute {name!r}")

@@ -145,6 +145,32 @@ def _request_log(sent: list[SentRequest], secrets: Sequence[str]) -> tuple[dict,
     return {"request": [note], "response": [answered]}, {"request": [anote], "response": [aanswered]}
 
 
+DEFAULT_TIMEOUT_MS = 120_000  # requests that run tools (web search, MCP servers) can take a while
+
+
+def retry_config(
+    *,
+    initial_ms: int = 500,
+    max_interval_ms: int = 8_000,
+    max_elapsed_ms: int = 30_000,
+    exponent: float = 2.0,
+    jitter_ms: int = 250,
+) -> Any:
+    """The SDK retry policy of live clients: exponential backoff on 429, 5xx and connection errors, bounded.
+
+    The first retry waits about ``initial_ms`` (plus up to ``jitter_ms``), each next one ``exponent`` times
+    longer, at most ``max_interval_ms``; after ``max_elapsed_ms`` the last error is raised. A
+    ``Retry-After`` header from the API takes precedence over this schedule (the SDK's rule).
+    """
+    from mistralai.client.utils import BackoffStrategy, RetryConfig
+
+    from ._transport import RETRIED
+
+    backoff = BackoffStrategy(initial_ms, max_interval_ms, exponent, max_elapsed_ms, jitter_ms=jitter_ms)
+    statuses = [str(code) for code in sorted(RETRIED)]
+    return RetryConfig("backoff", backoff, retry_connection_errors=True, status_codes_override=statuses)
+
+
 _CLASS = None
 
 
@@ -173,6 +199,9 @@ def make_client(
     cassette: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     api_key: str | None = None,
     server_url: str | None = None,
+    retries: Any = True,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    check_requests: bool = True,
 ) -> Any:
     """A ``mistralai.client.Mistral`` client for one of three modes.
 
@@ -185,6 +214,14 @@ def make_client(
 
     The mode is the argument, else ``COOKBOOK_MODE``, else ``live`` when a key
     is found, else ``replay``. ``client.cookbook`` tells which was chosen.
+
+    Live and record clients retry 429 and 5xx answers and connection errors
+    with bounded exponential backoff (``retries=True``, see :func:`retry_config`;
+    pass an SDK ``RetryConfig`` to change it, or ``False`` for none), and give
+    each request ``timeout_ms``. Replay answers at once and never retries.
+    Every client checks conversation and agent arguments before a request
+    is built (``cookbook.InvalidRequest`` names the fix); ``check_requests=False``
+    sends them as given, to see what the API itself answers.
     """
     from importlib.metadata import version
 
@@ -218,14 +255,22 @@ def make_client(
         shown = tuple(p.stem for p in paths)
         key = REPLAY_KEY
 
+    from ._tools import guard
+
+    if mode == "replay" or retries is False or retries is None:
+        retry = None
+    else:
+        retry = retry_config() if retries is True else retries
     client = cls(
         api_key=key,
         server_url=server_url,
         client=httpx.Client(transport=transport, follow_redirects=True, event_hooks=hooks),
         async_client=httpx.AsyncClient(transport=transport, follow_redirects=True, event_hooks=async_hooks),
+        retry_config=retry,
+        timeout_ms=timeout_ms,
     )
     client.cookbook = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai", sent, transport)
-    return client
+    return guard(client) if check_requests else client
 
 
 REPLAY_TOKEN = "replay-mode-needs-no-token"

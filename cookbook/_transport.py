@@ -133,6 +133,9 @@ def _recorded_prompts(path: str, cassettes: Sequence[Cassette]) -> list[str]:
     return prompts
 
 
+RETRIED = frozenset({429, 500, 502, 503, 504})  # the statuses live clients retry (cookbook.retry_config)
+
+
 class RecordTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Sends each request to the real server and writes the exchange, scrubbed, to the cassette.
 
@@ -151,13 +154,31 @@ class RecordTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._sync(self._sync_real, request)
+        self._keep_last_attempt()
         _cassette.save(self.cassette)
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._async(self._async_real, request)
+        self._keep_last_attempt()
         _cassette.save(self.cassette)
         return response
+
+    def _keep_last_attempt(self) -> None:
+        """Drop an earlier answer of 429/5xx to the same request: it was a failed attempt the client retried.
+
+        Otherwise replay, which plays identical requests in recorded order, would answer with the failure.
+        """
+        data = self.cassette.data
+        if len(data) < 2:
+            return
+        request, _ = data[-1]
+        for index in range(len(data) - 2, self.cassette._loaded_count - 1, -1):
+            earlier, response = data[index]
+            if _cassette.matches(request, earlier):
+                if response["status"]["code"] in RETRIED:
+                    del data[index]
+                return
 
     def close(self) -> None:
         self._sync_real.close()

@@ -534,12 +534,12 @@ ALL_STEPS = [pytest.param(slug, function, id=f"{slug}-{function.__name__}")
 
 @pytest.mark.parametrize(("slug", "function"), ALL_STEPS)
 async def test_recipe_step_replays_offline(slug, function):
-    await function(make_client("replay", cassette=slug))
+    await function(make_client("replay", cassette=slug, check_requests=False))
 
 
 @pytest.mark.parametrize("slug", list(STEPS))
 async def test_every_recorded_exchange_is_used_by_a_recipe_step(slug):
-    client = make_client("replay", cassette=slug)
+    client = make_client("replay", cassette=slug, check_requests=False)
     for function in STEPS[slug]:
         await function(client)
     (cassette,) = client.cookbook.transport.cassettes

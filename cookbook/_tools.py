@@ -1,0 +1,201 @@
+"""Tool specs and request checks: mistakes the recipes' error tables describe, caught before anything is sent.
+
+``web_search()`` and ``connector(...)`` build specs that cannot be invalid. Plain dicts, as the recipes write
+them, keep working: a cookbook client checks them the same way, before the SDK builds the request.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._errors import CookbookError
+
+BUILT_IN = ("web_search", "web_search_premium", "code_interpreter", "image_generation", "document_library")
+TOOL_TYPES = (*BUILT_IN, "connector", "function")
+
+
+class InvalidRequest(CookbookError, ValueError):
+    """A request the API would refuse, caught before it is sent. The message names the fix."""
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def web_search(*, premium: bool = False) -> dict:
+    """The built-in web search tool (``premium=True`` for ``web_search_premium``)."""
+    return {"type": "web_search_premium" if premium else "web_search"}
+
+
+def connector(
+    connector_id: str,
+    *,
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    authorization: str | None = None,
+) -> dict:
+    """A connector tool spec: the connector's name or UUID, at most one filter, an optional OAuth token.
+
+    ``include`` keeps only the listed tools, ``exclude`` hides them; giving both is refused here rather than
+    by the API (400). ``authorization`` is the OAuth access token, sent as ``{"type": "oauth2-token"}``.
+    """
+    spec: dict[str, Any] = {"type": "connector", "connector_id": connector_id}
+    if include is not None and exclude is not None:
+        raise InvalidRequest(
+            f"connector({connector_id!r}): give include or exclude, not both. include keeps only the listed "
+            "tools, exclude hides them; pick the one that says what you mean."
+        )
+    if include is not None:
+        spec["tool_configuration"] = {"include": list([include] if isinstance(include, str) else include)}
+    if exclude is not None:
+        spec["tool_configuration"] = {"exclude": list([exclude] if isinstance(exclude, str) else exclude)}
+    if authorization is not None:
+        spec["authorization"] = {"type": "oauth2-token", "value": authorization}
+    check_tools([spec])
+    return spec
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _plain(tool: Any) -> Any:
+    """A tool as a dict, whether given as a dict or as an SDK model."""
+    if hasattr(tool, "model_dump"):
+        return tool.model_dump(exclude_none=True, by_alias=True)
+    return tool
+
+
+def _check_names(where: str, key: str, names: Any) -> None:
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise InvalidRequest(f"{where}: tool_configuration.{key} must be a list of tool names, e.g. [{names!r}].")
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequest(f"{where}: tool_configuration.{key} holds {name!r}; tool names are non-empty "
+                                 "strings, exactly as the MCP server lists them (client.beta.connectors.list_tools).")
+
+
+def check_tools(tools: Any) -> None:
+    """Raise :class:`InvalidRequest` for a tools list the API would refuse: see the recipes' error tables."""
+    if tools is None:
+        return
+    if isinstance(tools, Mapping) or not isinstance(tools, (list, tuple)):
+        raise InvalidRequest("tools must be a list of tool specs, e.g. tools=[{'type': 'web_search'}].")
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(tools):
+        tool = _plain(raw)
+        where = f"tools[{index}]"
+        if not isinstance(tool, Mapping):
+            raise InvalidRequest(f"{where} is {tool!r}: each tool is a dict such as {{'type': 'web_search'}}.")
+        kind = tool.get("type")
+        if kind not in TOOL_TYPES:
+            near = [t for t in TOOL_TYPES if isinstance(kind, str) and t.replace("_", "") == kind.replace("-", "")
+                    .replace("_", "").replace(" ", "").lower()]
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise InvalidRequest(f"{where} has type {kind!r}, which is not a tool type.{hint} Use one of: "
+                                 f"{', '.join(TOOL_TYPES)}.")
+        if kind != "connector":
+            continue
+        connector_id = tool.get("connector_id")
+        if not isinstance(connector_id, str) or not connector_id.strip():
+            raise InvalidRequest(f"{where}: a connector needs connector_id, its name or UUID, e.g. "
+                                 "{'type': 'connector', 'connector_id': 'my_deepwiki'}.")
+        if connector_id in seen:
+            raise InvalidRequest(f"{where}: connector {connector_id!r} is already tools[{seen[connector_id]}]. "
+                                 "List each connector once; put all its settings in that one entry.")
+        seen[connector_id] = index
+        config = tool.get("tool_configuration") or {}
+        if not isinstance(config, Mapping):
+            raise InvalidRequest(f"{where}: tool_configuration must be a dict with include or exclude.")
+        if config.get("include") is not None and config.get("exclude") is not None:
+            raise InvalidRequest(f"{where}: tool_configuration has both include and exclude. Use one: include "
+                                 "keeps only the listed tools, exclude hides the listed tools.")
+        for key in ("include", "exclude"):
+            if config.get(key) is not None:
+                _check_names(where, key, config[key])
+        auth = tool.get("authorization")
+        if auth is not None:
+            value = auth.get("value") if isinstance(auth, Mapping) else None
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidRequest(f"{where}: authorization needs a token: {{'type': 'oauth2-token', "
+                                     "'value': <the access token>}; read it from an environment variable "
+                                     "(cookbook.oauth_token).")
+
+
+def _user_texts(inputs: Any) -> list[Any]:
+    if isinstance(inputs, str):
+        return [inputs]
+    texts = []
+    for entry in inputs if isinstance(inputs, (list, tuple)) else []:
+        entry = _plain(entry)
+        if isinstance(entry, Mapping) and entry.get("role", "user") == "user" and "content" in entry:
+            texts.append(entry["content"])
+    return texts
+
+
+def check_conversation(arguments: Mapping[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` for conversation arguments the API would refuse."""
+    if arguments.get("agent_id") and arguments.get("model"):
+        raise InvalidRequest("Give agent_id or model, not both: an agent brings its own model, instructions and "
+                             "tools. To talk to the agent, drop model=...")
+    if not arguments.get("agent_id") and not arguments.get("model"):
+        raise InvalidRequest("Say who answers: model='mistral-small-latest' for a model, or agent_id=... for an "
+                             "agent.")
+    inputs = arguments.get("inputs")
+    texts = _user_texts(inputs)
+    if inputs in (None, "", [], ()) or (texts and all(isinstance(t, str) and not t.strip() for t in texts)):
+        raise InvalidRequest("The prompt is empty: pass the user's message, e.g. "
+                             "inputs=[{'role': 'user', 'content': 'What is the capital of France?'}].")
+    check_tools(arguments.get("tools"))
+
+
+def check_agent(arguments: Mapping[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` for agent arguments the API would refuse."""
+    if not arguments.get("model"):
+        raise InvalidRequest("An agent needs a model, e.g. model='mistral-small-latest'.")
+    if not str(arguments.get("name") or "").strip():
+        raise InvalidRequest("An agent needs a name, e.g. name='deepwiki_agent'.")
+    check_tools(arguments.get("tools"))
+
+
+def _checked(method: Any, check: Any) -> Any:
+    """``method`` (sync or async) with ``check(arguments)`` run first, before the SDK sees them."""
+    signature = inspect.signature(method)
+
+    def arguments(args: tuple, kwargs: dict) -> dict:
+        try:
+            return dict(signature.bind(*args, **kwargs).arguments)
+        except TypeError:
+            return dict(kwargs)  # the SDK itself will say what is wrong with the call
+
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            check(arguments(args, kwargs))
+            return await method(*args, **kwargs)
+
+        return run_async
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        check(arguments(args, kwargs))
+        return method(*args, **kwargs)
+
+    return run
+
+
+_GUARDED = {
+    ("beta", "conversations"): (("start", "start_async", "start_stream", "start_stream_async"), check_conversation),
+    ("beta", "agents"): (("create", "create_async"), check_agent),
+}
+
+
+def guard(client: Any) -> Any:
+    """Make ``client`` check conversation and agent arguments before each request (this client only)."""
+    for (group, name), (methods, check) in _GUARDED.items():
+        resource = getattr(getattr(client, group), name)
+        for method in methods:
+            setattr(resource, method, _checked(getattr(resource, method), check))
+    return client
