@@ -126,6 +126,21 @@ async def the_alternative_prompt_streams_too(client):
     assert "".join(deltas) == "The capital of Japan is Tokyo."
 
 
+@step("01_hello_world")
+async def an_overloaded_service_is_a_503(client):
+    with pytest.raises(errors.SDKError) as caught:
+        await ask(client, "What is the capital of France? (overload demo)")
+    assert caught.value.status_code == 503 and "overloaded" in caught.value.body
+
+
+@step("02_web_search")
+async def too_many_requests_is_a_429(client):
+    with pytest.raises(errors.SDKError) as caught:
+        await ask(client, "What is the current weather in Paris? Use web search. (rate limit demo)",
+                  tools=[{"type": "web_search"}])
+    assert caught.value.status_code == 429 and "rate limit" in caught.value.body
+
+
 # --------------------------------------------------------------------------- 2. web search
 
 
