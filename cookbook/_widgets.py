@@ -221,8 +221,9 @@ class _ConnectorRow:
 
     def tool(self) -> dict:
         spec: dict[str, Any] = {"type": "connector", "connector_id": self.name}
-        if self.filter.value != "all":
-            spec["tool_configuration"] = {self.filter.value: list(self.names.value)}
+        names = list(self.names.value)
+        if self.filter.value == "include" or (self.filter.value == "exclude" and names):  # exclude []: all tools
+            spec["tool_configuration"] = {self.filter.value: names}
         if self.token:
             spec["authorization"] = {"type": "oauth2-token", "value": self.token}
         return spec
@@ -305,6 +306,27 @@ class ToolPicker(W.VBox):
         """``tools`` with OAuth tokens masked: what the preview shows."""
         return masked_tools(self.tools)
 
+    @property
+    def builtins(self) -> dict[str, W.Checkbox]:
+        """The checkbox of each built-in tool, by name."""
+        return dict(self._builtins)
+
+    @property
+    def connector_names(self) -> list[str]:
+        return list(self._rows)
+
+    def connector(self, name: str) -> _ConnectorRow:
+        """The widgets of one connector: ``check``, ``filter``, ``names``, ``password`` (None without OAuth)."""
+        try:
+            return self._rows[name]
+        except KeyError:
+            raise KeyError(f"no connector {name!r} in the picker (it has: {', '.join(self._rows) or 'none'})") from None
+
+    async def ready(self) -> None:
+        """Wait for the connectors list and tool names still arriving (live mode lists them in the background)."""
+        while self._calls.tasks:
+            await asyncio.gather(*list(self._calls.tasks))
+
     def reload(self) -> asyncio.Task | None:
         """(Re)list the account's connectors; the current choices are kept where the connector still exists."""
         client = self.client
@@ -328,6 +350,8 @@ class ToolPicker(W.VBox):
 
     def set_tools(self, tools: Sequence[dict]) -> None:
         """Check, filter and authorize exactly as ``tools`` says (built-in tools and connectors)."""
+        for tool in tools:
+            self._check(tool)
         with self._quiet():
             for box in self._builtins.values():
                 box.value = False
@@ -335,25 +359,35 @@ class ToolPicker(W.VBox):
                 row.check.value = False
             self._order = []
             for tool in tools:
-                kind = tool.get("type")
+                kind = tool["type"]
                 if kind in self._builtins:
                     self._builtins[kind].value = True
-                elif kind == "connector" and tool.get("connector_id"):
-                    name = str(tool["connector_id"])
-                    row = self._rows.get(name) or self._add_row(name, about="not in the connectors list")
-                    config = tool.get("tool_configuration") or {}
-                    mode = next((m for m in ("include", "exclude") if config.get(m) is not None), "all")
-                    row.filter.value = mode
-                    if mode != "all":
-                        row.select_names([str(n) for n in config[mode]])
-                    auth = tool.get("authorization")
-                    if isinstance(auth, dict) and auth.get("value"):
-                        row.set_token(str(auth["value"]))
-                    row.check.value = True
-                else:
-                    raise ValueError(f"the picker cannot show the tool {json.dumps(masked_tools([tool])[0])}: "
-                                     f"it offers {', '.join(self._builtins)} and connectors")
+                    continue
+                name = str(tool["connector_id"])
+                row = self._rows.get(name) or self._add_row(name, about="not in the connectors list")
+                config = tool.get("tool_configuration") or {}
+                mode = next((m for m in ("include", "exclude") if config.get(m) is not None), "all")
+                row.filter.value = mode
+                if mode != "all":
+                    row.select_names([str(n) for n in config[mode]])
+                auth = tool.get("authorization")
+                if isinstance(auth, dict) and auth.get("value"):
+                    row.set_token(str(auth["value"]))
+                row.check.value = True
         self._changed()
+
+    def _check(self, tool: Any) -> None:
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind in self._builtins:
+            return
+        if kind != "connector" or not tool.get("connector_id"):
+            shown = json.dumps(masked_tools([tool])[0]) if isinstance(tool, dict) else repr(tool)
+            raise ValueError(f"the picker cannot show the tool {shown}: it offers "
+                             f"{', '.join(self._builtins)} and connectors (type 'connector' with a connector_id)")
+        config = tool.get("tool_configuration") or {}
+        if config.get("include") is not None and config.get("exclude") is not None:
+            raise ValueError(f"connector {tool['connector_id']!r}: tool_configuration sets both include and "
+                             "exclude; the API takes one of them per connector")
 
     def add_preflight(self, name: str, info: Any, *, select: bool = True) -> None:
         """Offer connector ``name`` with the tool names of an MCP preflight (``inspect_mcp_server``).
