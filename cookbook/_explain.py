@@ -219,7 +219,7 @@ class ErrorCard:
     def __str__(self) -> str:
         lines = [f"{self.title} ({self.error_type})" + (" - expected" if self.expected else "")]
         if self.message:
-            lines.append(f"API says: {self.message}")
+            lines.append(f"{'API says' if self.status is not None else 'Message'}: {self.message}")
         lines.extend(f"  - {d}" for d in self.details)
         codes = ", ".join(x for x in (self.api_type, f"code {self.api_code}" if self.api_code else None) if x)
         if codes:
@@ -402,6 +402,15 @@ def explain(error: BaseException) -> ErrorCard:
     own = getattr(error, "card", None)  # errors that know their own card (e.g. McpPreflightError)
     if isinstance(own, ErrorCard):
         return own
+    if error_type == "InvalidRequest":
+        return ErrorCard(
+            "Refused before sending",
+            error_type,
+            message=str(error),
+            cause="The cookbook checks each request before it is sent; the API would have refused this one.",
+            fix="Change the call as the message says. (make_client(..., check_requests=False) sends it anyway, "
+            "to see the API's own answer.)",
+        )
     if error_type == "ReplayMiss":
         first, *rest = str(error).splitlines() or [""]
         return ErrorCard(

@@ -238,3 +238,12 @@ def test_an_error_that_carries_its_own_card_is_shown_with_it():
                               url="http://127.0.0.1:9/mcp", cause="Nothing listens there.", fix="Start the server.")
     card = explain(error)
     assert card.title.startswith("MCP server unreachable") and card.fix == "Start the server."
+
+
+def test_a_request_refused_before_sending_says_so():
+    from cookbook import InvalidRequest
+
+    card = explain(InvalidRequest("Give agent_id or model, not both."))
+    assert card.title == "Refused before sending" and card.message == "Give agent_id or model, not both."
+    assert "Message: Give agent_id" in str(card) and "API says" not in str(card)
+    assert "check_requests=False" in card.fix
