@@ -113,9 +113,19 @@ def select(recipes: list[Recipe], wanted: list[str]) -> list[Recipe]:
         ]
         if not found:
             known = ", ".join(r.slug for r in recipes)
-            raise UsageError(f"Unknown recipe {text!r}. Recipes: {known} (a number such as 1 or 01 also works).")
+            raise UsageError(
+                f"Unknown recipe {text!r}.{_did_you_mean(key, [r.slug for r in recipes] + [r.name for r in recipes])}"
+                f" Recipes: {known} (a number such as 1 or 01 also works)."
+            )
         chosen.extend(r for r in found if r not in chosen)
     return chosen
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 # --------------------------------------------------------------------------- parameters
@@ -178,7 +188,7 @@ def parse_yaml(text: str) -> dict[str, Any]:
 
 
 def plan_parameters(
-    recipes: list[Recipe], given: dict[str, Any]
+    recipes: list[Recipe], given: dict[str, Any], others: list[Recipe] = ()
 ) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
     """Each recipe's parameters to inject, and which recipes take each given one.
 
@@ -193,8 +203,13 @@ def plan_parameters(
         takers[name] = [slug for slug, params in declared.items() if name in params]
         if not takers[name]:
             known = sorted({p for params in declared.values() for p in params})
-            where = recipes[0].slug if len(recipes) == 1 else "the selected recipes"
-            raise UsageError(f"Unknown parameter {name!r}: {where} take {', '.join(known)}. See `cookbook list`.")
+            where = f"{recipes[0].slug} takes" if len(recipes) == 1 else "The selected recipes take"
+            elsewhere = [r.slug for r in others if r not in recipes and name in parameters_of(r)]
+            hint = f" ({name} is a parameter of {', '.join(elsewhere)}.)" if elsewhere else ""
+            raise UsageError(
+                f"Unknown parameter {name!r}.{_did_you_mean(name, known)}{hint} {where}: {', '.join(known)}. "
+                "See `cookbook list`."
+            )
         for slug in takers[name]:
             default = literal(declared[slug][name]["default"])
             if isinstance(default, (list, tuple, dict)) and not isinstance(value, (list, tuple, dict)):
@@ -373,14 +388,15 @@ def _mode_and_env(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
     from ._client import KEY_VARIABLE, MODE_VARIABLE, resolve_mode
     from ._errors import ConfigurationError
 
-    mode = args.mode
+    mode, source = args.mode, "--mode"
     if "mode" in given:
+        source = "-p mode"
         if mode and given["mode"] != mode:
             raise UsageError(f"--mode {mode} and -p mode {given['mode']} disagree: give one.")
         mode = given.pop("mode")
     if mode is not None and str(mode).lower() not in ("replay", "live", "record"):
         raise UsageError(f"-p mode takes replay, live or record, not {mode!r}.")
-    source = "--mode" if mode else MODE_VARIABLE
+    source = source if mode else MODE_VARIABLE
     try:
         chosen, key = resolve_mode(mode)
     except ConfigurationError as error:
@@ -437,7 +453,7 @@ def write_index(out_dir: Path, summary: dict[str, Any], titles: dict[str, str]) 
         rows.append(
             f'<tr class="{esc(item["status"])}"><td>{first}<div class="muted">{esc(titles.get(item["recipe"], ""))}'
             f'</div></td><td><span class="status">{esc(item["status"])}</span></td>'
-            f'<td class="num">{item["seconds"]:.1f}</td><td>{said}</td><td>{" · ".join(links)}</td></tr>'
+            f'<td class="num">{item["seconds"]:.1f}</td><td>{said}</td><td class="files">{" · ".join(links)}</td></tr>'
         )
     failed = sum(1 for item in summary["results"] if item["status"] != "ok")
     verdict = f"{failed} of {len(summary['results'])} failed" if failed else f"all {len(summary['results'])} ok"
@@ -450,6 +466,7 @@ body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 72rem; margin: 2rem aut
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ text-align: left; vertical-align: top; padding: .45rem .6rem; border-bottom: 1px solid #ddd; }}
 th {{ background: #f4f4f4; }} td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.files {{ white-space: nowrap; }}
 .status {{ font-weight: 600; padding: 0 .4em; border-radius: 3px; color: #fff; background: #2e7d32; }}
 tr.failed .status {{ background: #c62828; }} tr.failed td {{ background: #fff5f5; }}
 .muted {{ color: #666; font-size: 90%; }}
@@ -472,15 +489,15 @@ in {summary["seconds"]:.1f} s with {summary["jobs"]} job(s) · {esc(summary["fin
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Everything is checked before anything runs or is written.
-    notebooks, recipes = find_recipes(args.notebooks)
-    recipes = select(recipes, args.recipes)
+    notebooks, every = find_recipes(args.notebooks)
+    recipes = select(every, args.recipes)
     given: dict[str, Any] = {}
     for text in args.yaml or []:
         given.update(parse_yaml(text))
     for name, value in args.parameters or []:
         given[name] = parse_value(value)
     mode, why, env = _mode_and_env(args, given)
-    per_recipe, takers = plan_parameters(recipes, given)
+    per_recipe, takers = plan_parameters(recipes, given, every)
     if args.jobs < 1:
         raise UsageError("--jobs takes a number of parallel processes, 1 or more.")
     out_dir = Path(args.out)
