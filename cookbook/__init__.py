@@ -38,6 +38,8 @@ _LAZY = {
     "temporary_agent": "._lifecycle",
     "temporary_connector": "._lifecycle",
     "retry_config": "._client",
+    "ToolPicker": "._widgets",
+    "Playground": "._widgets",
 }
 
 __all__ = [
@@ -49,9 +51,11 @@ __all__ = [
     "McpPreflightError",
     "McpServerInfo",
     "McpTool",
+    "Playground",
     "RenderedResponse",
     "ReplayMiss",
     "ResponseStreamError",
+    "ToolPicker",
     "__version__",
     "display_response",
     "display_stream",
@@ -80,6 +84,7 @@ if TYPE_CHECKING:
     from ._snippets import equivalents
     from ._stream import ResponseStreamError, display_stream, display_stream_async
     from ._tools import InvalidRequest
+    from ._widgets import Playground, ToolPicker
 
 
 def __getattr__(name: str) -> Any:
