@@ -330,7 +330,7 @@ def execute_recipe(job: dict[str, Any]) -> dict[str, Any]:
         "recipe": job["slug"], "status": "ok", "seconds": 0.0, "answer": "", "error": None,
         "notebook": ipynb.name, "html": None,
     }
-    ipc_dir = tempfile.mkdtemp(prefix="cb-") if os.name == "posix" else None
+    ipc_dir = tempfile.mkdtemp(prefix="k", dir=job.get("ipc")) if os.name == "posix" else None
     started = time.monotonic()
     try:
         papermill.execute_notebook(
@@ -364,7 +364,12 @@ def execute_recipe(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _init_worker(env: dict[str, str]) -> None:
+    import signal
+
     os.environ.update(env)
+    # Ctrl-C is for the main process, which stops the workers; each kernel, in a session of its own,
+    # exits when its worker does (ipykernel's parent poller).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _process_context() -> Any:
@@ -504,7 +509,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out_dir.resolve() == notebooks.resolve():
         raise UsageError("--out must not be the notebooks folder: the executed copies would replace the recipes.")
 
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import shutil
+    import tempfile
     from datetime import datetime
 
     from tqdm import tqdm
@@ -517,36 +523,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Running {len(recipes)} recipe(s) in {mode} mode ({why}) into {out_dir}/ with {jobs} job(s).")
     sys.stdout.flush()
     out_dir.mkdir(parents=True, exist_ok=True)
+    # short private paths for the kernels' IPC sockets (a socket path has a ~100-byte limit)
+    ipc = tempfile.mkdtemp(prefix="cookbook-") if os.name == "posix" else None
     work = [
         {
             "slug": r.slug, "path": str(r.path.resolve()), "cwd": str(r.path.resolve().parent),
-            "out": str(out_dir.resolve()), "parameters": {"mode": mode, **per_recipe[r.slug]},
+            "out": str(out_dir.resolve()), "parameters": {"mode": mode, **per_recipe[r.slug]}, "ipc": ipc,
         }
         for r in recipes
     ]
     started = time.monotonic()
     results: dict[str, dict[str, Any]] = {}
-    with ProcessPoolExecutor(jobs, mp_context=_process_context(), initializer=_init_worker, initargs=(env,)) as pool:
-        futures = [pool.submit(execute_recipe, job) for job in work]
+    pool = _process_context().Pool(jobs, initializer=_init_worker, initargs=(env,))
+    bar = None
+    try:
+        finished = pool.imap_unordered(execute_recipe, work)
         # the bar (and its monitor thread) only once the workers exist
         bar = tqdm(total=len(work), desc="cookbook run", unit="notebook", file=sys.stderr,
                    disable=not sys.stderr.isatty(), leave=False)
-        try:
-            for future in as_completed(futures):
-                item = future.result()
-                results[item["recipe"]] = item
-                error = item["error"]
-                tail = f"{error['name']}: {error['message']}" if error else item["answer"]
-                bar.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(tail, 60)}",
-                          file=sys.stderr)
-                bar.update()
-        except KeyboardInterrupt:
-            for future in futures:
-                future.cancel()
+        for item in finished:
+            results[item["recipe"]] = item
+            error = item["error"]
+            tail = f"{error['name']}: {error['message']}" if error else item["answer"]
+            bar.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(tail, 60)}",
+                      file=sys.stderr)
+            bar.update()
+        pool.close()
+    except KeyboardInterrupt:
+        pool.terminate()
+        # A kernel still starting would find its socket folder gone and print a traceback: leave the
+        # folder (in the temporary directory); the kernels exit by themselves once their worker is gone.
+        ipc = None
+        print(f"Interrupted: {len(results)} of {len(work)} recipe(s) finished; no report written.", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
             bar.close()
-            print("Interrupted.", file=sys.stderr)
-            return 130
-    bar.close()
+        pool.terminate()
+        pool.join()
+        if ipc:
+            shutil.rmtree(ipc, ignore_errors=True)
     ordered = [results[r.slug] for r in recipes]
     summary = {
         "mode": mode, "mode_reason": why, "jobs": jobs, "parameters": given,

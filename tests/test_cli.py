@@ -407,3 +407,25 @@ def test_the_answer_is_the_first_non_empty_line_of_the_first_marked_output():
     ])
     assert _cli.first_answer_line(nb) == "The answer."
     assert _cli.first_answer_line(nbformat.v4.new_notebook()) == ""
+
+
+def test_ctrl_c_stops_the_run_promptly_with_status_130_and_no_report(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    argv, kw = command("run", "1", "2", "3", "--jobs", "2", "--out", str(out), cwd=tmp_path)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            **kw)
+    try:
+        proc.stdout.readline()  # "Running 3 recipe(s) ...": the workers are starting their kernels
+        time.sleep(1.5)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: the whole foreground group
+        stopped = time.monotonic()
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and time.monotonic() - stopped < 10
+    assert "Interrupted: " in stderr and "no report written" in stderr
+    assert not (out / "index.html").exists()
