@@ -61,7 +61,7 @@ _CSS = """<style>
 .cb-w-head{font-weight:600;margin:.4em 0 .1em}
 .cb-w-badge{color:#fff;border-radius:3px;padding:0 .4em;font-weight:600}
 .cb-tools-preview pre{margin:0;padding:.4em .6em;background:var(--jp-layout-color2,#f6f8fa);
- border-radius:4px;font-size:.85em;white-space:pre-wrap;max-height:18em;overflow:auto}
+ border-radius:4px;font-size:.85em;white-space:pre-wrap;max-height:30em;overflow:auto}
 </style>"""
 
 
@@ -159,7 +159,8 @@ class _ConnectorRow:
         self.filter = W.ToggleButtons(options=FILTERS, value="all", style={"button_width": "6.5em"},
                                       tooltips=["every tool of the connector", "only the tools selected below",
                                                 "every tool but those selected below"])
-        self.names = W.SelectMultiple(options=[], rows=3, disabled=True, layout=W.Layout(width="22em"))
+        self.names = W.SelectMultiple(options=[], rows=3, disabled=True,
+                                      layout=W.Layout(width="22em", display="none"))  # shown once names are known
         self.status = W.HTML()
         children: list[W.Widget] = [self.filter, self.names, self.status]
         self.password: W.Password | None = None
@@ -195,6 +196,7 @@ class _ConnectorRow:
             self.names.options = options
             self.names.rows = max(2, min(len(options), 6))
             self.names.value = selected
+            self.names.layout.display = "" if options else "none"
         self.tools_loaded = True
         self.listed, self.source = list(names), source
         count = len(names)
@@ -207,6 +209,7 @@ class _ConnectorRow:
             if extra:
                 self.names.options = list(self.names.options) + extra
                 self.names.rows = max(2, min(len(self.names.options), 6))
+                self.names.layout.display = ""
             self.names.value = tuple(names)
 
     def set_token(self, token: str | None) -> None:
@@ -606,6 +609,7 @@ class Playground(W.VBox):
             description="Recorded prompts", style={"description_width": "initial"},
             layout=W.Layout(width="100%", display="" if prompts else "none"),
         )
+        self.recorded.add_class("cb-recorded")
         self.prompt = W.Textarea(
             value=prompt if prompt is not None else (prompts[0] if prompts else ""),
             placeholder="Ask something…", rows=3, layout=W.Layout(width="100%"),
