@@ -36,7 +36,7 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgro
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 60_000  # any one wait: kernel start, a run of all cells, a widget update
 SERVER_START_S = 60
-TOKEN = "ya29.browser-test-oauth-token-never-shown"
+TOKEN = "browser-test-oauth-token-never-shown"
 INCLUDE_ASK = [
     {"type": "connector", "connector_id": "my_deepwiki", "tool_configuration": {"include": ["ask_question"]}},
 ]

@@ -22,7 +22,7 @@ from cookbook._cassette import recorded_prompts, serializer
 
 HOSTILE = Path(__file__).parent / "fixtures" / "cassettes" / "hostile.yaml"
 DEEPWIKI_TOOLS = ["read_wiki_structure", "read_wiki_contents", "ask_question"]
-TOKEN = "ya29.a0-test-oauth-token-that-must-never-show"
+TOKEN = "test-oauth-token-that-must-never-show"
 KEY = "test-api-key-that-must-never-show"
 INCLUDE_ASK = [
     {"type": "connector", "connector_id": "my_deepwiki", "tool_configuration": {"include": ["ask_question"]}},
