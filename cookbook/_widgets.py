@@ -296,6 +296,8 @@ class ToolPicker(W.VBox):
         ])
         self.add_class("cb-tool-picker")
         self._pending = list(tools or [])  # applied when the connectors are listed
+        for tool in self._pending:
+            self._check(tool)  # a preset the picker cannot show fails here, before any request
         self.reload()
         if self._pending:  # the listing failed, or comes later (live): show the preset now
             self.set_tools(self._pending)
