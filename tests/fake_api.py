@@ -85,7 +85,7 @@ class FakeMistralAPI:
 
             def do_GET(self):
                 self._record()
-                body = {"items": [], "pagination": {"next_cursor": None}}
+                body = {"items": [], "pagination": {"page_size": 100, "next_cursor": None}}
                 return self._reply(200, json.dumps(body).encode(), "application/json")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
