@@ -171,17 +171,93 @@ def retry_config(
     return RetryConfig("backoff", backoff, retry_connection_errors=True, status_codes_override=statuses)
 
 
+# client.beta's resources the recipes use, and where the SDK defines them. The SDK's own ``Beta`` imports all
+# fifteen of its resources when it is first reached (about a second of pydantic models per kernel); a cookbook
+# client makes these one by one, on first use. Any other name, or one of these the SDK has moved, comes from
+# the SDK's ``Beta``.
+_BETA_RESOURCES = {
+    "conversations": ("mistralai.client.conversations", "Conversations"),
+    "agents": ("mistralai.client.beta_agents", "BetaAgents"),
+    "connectors": ("mistralai.client.connectors", "Connectors"),
+}
+
 _CLASS = None
+_BETA_CLASS = None
+
+
+def _lazy_beta_class() -> type:
+    """``LazyBeta``: ``client.beta`` with each resource imported and made on first use."""
+    global _BETA_CLASS
+    if _BETA_CLASS is None:
+        from importlib import import_module
+
+        from mistralai.client.basesdk import BaseSDK
+
+        class LazyBeta(BaseSDK):
+            """The SDK's beta resources (``conversations``, ``agents``, ``connectors``, ...), each made on first use.
+
+            A resource is handed to the client's ``_beta_hook`` (the request checks) before it is returned, and is
+            then an ordinary attribute.
+            """
+
+            _sdk_beta: Any = None
+
+            def __getattr__(self, name: str) -> Any:
+                if name.startswith("_"):
+                    raise AttributeError(name)
+                resource = self._make(name)
+                hook = getattr(self.parent_ref, "_beta_hook", None)
+                if hook is not None:
+                    resource = hook(name, resource)
+                setattr(self, name, resource)
+                return resource
+
+            def _make(self, name: str) -> Any:
+                where = _BETA_RESOURCES.get(name)
+                if where is not None:
+                    try:
+                        resource_class = getattr(import_module(where[0]), where[1])
+                    except (ImportError, AttributeError):
+                        pass
+                    else:
+                        return resource_class(self.sdk_configuration, parent_ref=self.parent_ref)
+                return getattr(self._sdk(), name)
+
+            def _sdk(self) -> Any:
+                """The SDK's own ``Beta`` (all its resources imported), for the names made here from it."""
+                if self._sdk_beta is None:
+                    from mistralai.client.beta import Beta
+
+                    self._sdk_beta = Beta(self.sdk_configuration, parent_ref=self.parent_ref)
+                return self._sdk_beta
+
+            def __dir__(self) -> list[str]:
+                return sorted(set(super().__dir__()) | set(vars(self._sdk())))
+
+        _BETA_CLASS = LazyBeta
+    return _BETA_CLASS
 
 
 def _client_class() -> type:
-    """``CookbookClient``: ``mistralai.client.Mistral`` plus one attribute, ``cookbook``, that says how it is wired."""
+    """``CookbookClient``: ``mistralai.client.Mistral`` plus one attribute, ``cookbook``, that says how it is wired.
+
+    Its ``beta`` makes each resource on first use (see ``_BETA_RESOURCES``).
+    """
     global _CLASS
     if _CLASS is None:
         from mistralai.client import Mistral
 
         class CookbookClient(Mistral):
             cookbook: ClientInfo
+            # called as hook(name, resource) on each client.beta resource as it is made (cookbook._tools.guard)
+            _beta_hook: Any = None
+
+            def __getattr__(self, name: str) -> Any:
+                if name == "beta":
+                    beta = _lazy_beta_class()(self.sdk_configuration, parent_ref=self)
+                    self.beta = beta
+                    return beta
+                return super().__getattr__(name)
 
             def __repr__(self) -> str:
                 return f"<{self.cookbook}>"

@@ -186,16 +186,31 @@ def _checked(method: Any, check: Any) -> Any:
     return run
 
 
+# client.beta's resources whose request methods are checked, and the check for each
 _GUARDED = {
-    ("beta", "conversations"): (("start", "start_async", "start_stream", "start_stream_async"), check_conversation),
-    ("beta", "agents"): (("create", "create_async"), check_agent),
+    "conversations": (("start", "start_async", "start_stream", "start_stream_async"), check_conversation),
+    "agents": (("create", "create_async"), check_agent),
 }
 
 
+def guard_resource(name: str, resource: Any) -> Any:
+    """``client.beta.<name>`` with its request methods checked first (other resources are returned as they are)."""
+    methods, check = _GUARDED.get(name, ((), None))
+    for method in methods:
+        setattr(resource, method, _checked(getattr(resource, method), check))
+    return resource
+
+
 def guard(client: Any) -> Any:
-    """Make ``client`` check conversation and agent arguments before each request (this client only)."""
-    for (group, name), (methods, check) in _GUARDED.items():
-        resource = getattr(getattr(client, group), name)
-        for method in methods:
-            setattr(resource, method, _checked(getattr(resource, method), check))
+    """Make ``client`` check conversation and agent arguments before each request (this client only).
+
+    A cookbook client makes each ``client.beta`` resource on first use and hands it to its ``_beta_hook``
+    before anyone can call it: the check goes on there, so a notebook that never creates an agent never
+    imports the SDK's agents module. Any other client is checked at once.
+    """
+    if hasattr(type(client), "_beta_hook") and "beta" not in vars(client):
+        client._beta_hook = guard_resource
+        return client
+    for name in _GUARDED:
+        guard_resource(name, getattr(client.beta, name))
     return client

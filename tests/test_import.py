@@ -19,3 +19,38 @@ def test_import_is_light_and_offline():
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.strip() == "", f"import cookbook loaded: {result.stdout.strip()}"
+
+
+def test_a_client_imports_only_the_sdk_resources_it_uses():
+    code = (
+        "import sys\n"
+        "from cookbook import InvalidRequest, make_client\n"
+        "client = make_client('replay', cassette='01_hello_world')\n"
+        "client.beta.conversations.start(model='mistral-small-latest',\n"
+        "                                inputs=[{'role': 'user', 'content': 'What is the capital of France?'}])\n"
+        "print(sorted(m for m in ('mistralai.client.beta', 'mistralai.client.beta_agents',\n"
+        "                         'mistralai.client.observability') if m in sys.modules))\n"
+        "try:\n"
+        "    client.beta.agents.create(name=' ', model='mistral-small-latest')\n"
+        "except InvalidRequest:\n"
+        "    print('agents checked', 'mistralai.client.beta_agents' in sys.modules)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.splitlines() == ["[]", "agents checked True"], result.stdout + result.stderr
+
+
+def test_client_beta_gives_the_sdks_own_resources(no_network, clean_env):
+    from mistralai.client.beta import Beta
+
+    from cookbook import make_client
+    from cookbook._client import _BETA_RESOURCES
+
+    client = make_client("replay", cassette="01_hello_world")
+    sdk_beta = Beta(client.sdk_configuration, parent_ref=client)
+    for name in [*_BETA_RESOURCES, "libraries", "skills"]:
+        resource = getattr(client.beta, name)
+        assert type(resource) is type(getattr(sdk_beta, name)), name
+        assert resource.sdk_configuration is client.sdk_configuration and resource.parent_ref is client
+        assert getattr(client.beta, name) is resource  # made once
+    assert {"conversations", "agents", "connectors", "libraries", "observability"} <= set(dir(client.beta))
