@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from fake_api import FakeMistralAPI
+from netguard import refuse_network
 
 
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a network connection fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"a test tried to open a network connection: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    refuse_network(monkeypatch)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_server import CORPUS, TOKEN, LocalMcpServer
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from netguard import refuse_network
 
 import cookbook
 from cookbook._cassette import serializer
@@ -46,16 +47,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def refuse_network(monkeypatch) -> None:
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"a test tried to open a network connection: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 def chain(error: BaseException) -> list[BaseException]:
