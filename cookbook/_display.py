@@ -38,13 +38,20 @@ _CONNECTOR_KEYS = ("connector_name", "connector", "connector_id", "connector_slu
 # ------------------------------------------------------------------ field access
 
 
+_IS_MODEL: dict[type, bool] = {}  # class -> is it a pydantic model (asking the class each time is slow)
+
+
 def field(obj: Any, name: str, default: Any = None) -> Any:
     """``obj.name`` or ``obj[name]``; SDK ``Unset`` and missing values become ``default``."""
     if isinstance(obj, dict):
         value = obj.get(name, default)
     else:
         attrs = getattr(obj, "__dict__", None)
-        if attrs is not None and hasattr(type(obj), "model_fields"):
+        cls = type(obj)
+        is_model = _IS_MODEL.get(cls)
+        if is_model is None:
+            is_model = _IS_MODEL[cls] = hasattr(cls, "model_fields")
+        if attrs is not None and is_model:
             # a pydantic model: fields live in __dict__ (a missing one would be a slow getattr)
             if attrs.get("is_unknown") and isinstance(attrs.get("raw"), dict):
                 value = attrs["raw"].get(name, default)
@@ -171,10 +178,10 @@ def _walk_references(content: Any, cites: _Citations) -> None:
             _walk_references(field(chunk, "thinking", []), cites)
 
 
-def _collect_citations(entries: list[Any]) -> _Citations:
+def _collect_citations(entries: list[Any], kinds: list[str]) -> _Citations:
     cites = _Citations()
-    for entry in entries:
-        if kind(entry) in ("message.output", "message.input"):
+    for entry, t in zip(entries, kinds, strict=True):
+        if t in ("message.output", "message.input"):
             _walk_references(field(entry, "content"), cites)
     return cites
 
@@ -182,10 +189,10 @@ def _collect_citations(entries: list[Any]) -> _Citations:
 # --------------------------------------------------------------------- text form
 
 
-def _agent_names(entries: list[Any]) -> dict[str, str]:
+def _agent_names(entries: list[Any], kinds: list[str]) -> dict[str, str]:
     names: dict[str, str] = {}
-    for entry in entries:
-        if kind(entry) == "agent.handoff":
+    for entry, t in zip(entries, kinds, strict=True):
+        if t == "agent.handoff":
             for side in ("previous", "next"):
                 agent_id = field(entry, f"{side}_agent_id")
                 agent_name = field(entry, f"{side}_agent_name")
@@ -194,7 +201,7 @@ def _agent_names(entries: list[Any]) -> dict[str, str]:
     return names
 
 
-def _usage_line(response: Any, entries: list[Any]) -> str | None:
+def _usage_line(response: Any, entries: list[Any], kinds: list[str]) -> str | None:
     usage = field(response, "usage")
     if usage is None:
         return None
@@ -209,19 +216,19 @@ def _usage_line(response: Any, entries: list[Any]) -> str | None:
         if isinstance(counts, dict) and counts:
             detail = " (" + ", ".join(f"{k}: {counts[k]}" for k in sorted(counts)) + ")"
         parts.append(f"connectors {connector_tokens if connector_tokens is not None else '?'}{detail}")
-    who = _who(entries, agent_ids=False)
+    who = _who(entries, kinds, agent_ids=False)
     head = f"[usage] {who}: " if who else "[usage] "
     return head + "; ".join(parts)
 
 
-def _who(entries: list[Any], *, agent_ids: bool = True) -> str:
+def _who(entries: list[Any], kinds: list[str], *, agent_ids: bool = True) -> str:
     """The models and agents that produced the entries, in order of first appearance.
 
     With ``agent_ids=False`` (text/plain) an agent shows only when its name is
     known, since agent ids change from run to run.
     """
     seen: list[str] = []
-    names = _agent_names(entries)
+    names = _agent_names(entries, kinds)
     for entry in entries:
         agent = field(entry, "agent_id")
         model = field(entry, "model")
@@ -234,8 +241,7 @@ def _who(entries: list[Any], *, agent_ids: bool = True) -> str:
     return ", ".join(seen)
 
 
-def _entry_line(entry: Any, usage: Any, running: bool) -> str | None:
-    t = kind(entry)
+def _entry_line(entry: Any, t: str, usage: Any, running: bool) -> str | None:
     state = " (running…)" if running else ""
     if t == "tool.execution":
         tkind, connector, tool = tool_identity(entry, usage)
@@ -263,12 +269,14 @@ def _entry_line(entry: Any, usage: Any, running: bool) -> str | None:
 
 
 def _text(
-    response: Any, entries: list[Any], cites: _Citations, running: frozenset[int], status: str | None, error: Any
+    response: Any, entries: list[Any], running: frozenset[int], status: str | None, error: Any
 ) -> str:
-    lines = [helper_text(field(e, "content")) for e in entries if kind(e) == "message.output"]
+    kinds = [kind(e) for e in entries]
+    cites = _collect_citations(entries, kinds)
+    lines = [helper_text(field(e, "content")) for e, t in zip(entries, kinds, strict=True) if t == "message.output"]
     usage = field(response, "usage")
-    for i, entry in enumerate(entries):
-        line = _entry_line(entry, usage, i in running)
+    for i, (entry, t) in enumerate(zip(entries, kinds, strict=True)):
+        line = _entry_line(entry, t, usage, i in running)
         if line is not None:
             lines.append(line)
     for n, chunk in enumerate(cites.items, 1):
@@ -279,7 +287,7 @@ def _text(
     if status:
         lines.append(f"[{status}]")
     else:
-        usage_line = _usage_line(response, entries)
+        usage_line = _usage_line(response, entries, kinds)
         if usage_line:
             lines.append(usage_line)
     return "\n".join(lines)
@@ -419,8 +427,7 @@ def _tool_html(entry: Any, usage: Any, running: bool) -> str:
     return f'<div class="cb-step {cls}">{head}{_state_html(running, failed)}{body}</div>'
 
 
-def _entry_html(entry: Any, usage: Any, running: bool, cites: _Citations, who: str | None) -> str:
-    t = kind(entry)
+def _entry_html(entry: Any, t: str, usage: Any, running: bool, cites: _Citations, who: str | None) -> str:
     if t == "message.output":
         label = f'<div class="cb-who">{r.esc(who)}</div>' if who else ""
         body = _content_html(field(entry, "content"), cites)
@@ -475,12 +482,12 @@ def _sources_html(cites: _Citations) -> str:
     return f'<ol class="cb-sources">{"".join(items)}</ol>'
 
 
-def _footer_html(response: Any, entries: list[Any]) -> str:
+def _footer_html(response: Any, entries: list[Any], kinds: list[str]) -> str:
     spans = []
     conversation_id = field(response, "conversation_id")
     if conversation_id:
         spans.append(f"conversation <code>{r.esc(conversation_id)}</code>")
-    who = _who(entries)
+    who = _who(entries, kinds)
     if who:
         spans.append(r.esc(who))
     usage = field(response, "usage")
@@ -506,24 +513,25 @@ def _footer_html(response: Any, entries: list[Any]) -> str:
 def _html(response: Any, entries: list[Any], running: frozenset[int], status: str | None, error: Any) -> str:
     cites = _Citations()
     usage = field(response, "usage")
-    names = _agent_names(entries)
-    agents = {str(field(e, "agent_id")) for e in entries if field(e, "agent_id")}
+    kinds = [kind(e) for e in entries]
+    names = _agent_names(entries, kinds)
+    agent_ids = [field(e, "agent_id") for e in entries]
+    agents = {str(a) for a in agent_ids if a}
     body = []
     if status:
         body.append(f'<div class="cb-live">{r.esc(status)}</div>')
-    for i, entry in enumerate(entries):
+    for i, (entry, t, agent) in enumerate(zip(entries, kinds, agent_ids, strict=True)):
         who = None
-        if len(agents) > 1 and field(entry, "agent_id"):
-            agent = str(field(entry, "agent_id"))
-            who = names.get(agent, agent)
-        body.append(_entry_html(entry, usage, i in running, cites, who))
+        if len(agents) > 1 and agent:
+            who = names.get(str(agent), str(agent))
+        body.append(_entry_html(entry, t, usage, i in running, cites, who))
     if error is not None:
         body.append(
             f'<div class="cb-banner"><b>stream error {r.esc(field(error, "code", "?"))}</b>: '
             f"{r.esc(field(error, 'message', ''))}</div>"
         )
     body.append(_sources_html(cites))
-    body.append(_footer_html(response, entries))
+    body.append(_footer_html(response, entries, kinds))
     return f'<div class="cb-resp"><style>{r.CSS}</style>{"".join(body)}</div>'
 
 
@@ -538,7 +546,7 @@ def render_text(response: Any, *, running: Iterable[int] = (), status: str | Non
     """
     response = _coerce(response)
     entries = entries_of(response)
-    return _text(response, entries, _collect_citations(entries), frozenset(running), status, error)
+    return _text(response, entries, frozenset(running), status, error)
 
 
 def render_html(response: Any, *, running: Iterable[int] = (), status: str | None = None, error: Any = None) -> str:

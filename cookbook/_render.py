@@ -51,12 +51,15 @@ def esc(value: Any) -> str:
     return html.escape(value if isinstance(value, str) else str(value), quote=True)
 
 
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # spaces and control characters
+
+
 def safe_url(url: Any) -> str | None:
     """``url`` if it is an absolute http(s) URL without spaces or control characters, else None."""
     if not isinstance(url, str):
         return None
     url = url.strip()
-    if not url or len(url) > 8_192 or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+    if not url or len(url) > 8_192 or _URL_FORBIDDEN.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -121,6 +124,42 @@ def parse_json(text: Any) -> tuple[Any, bool]:
         return text, False
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_ascii=False), without making one per call
+_QUOTE = json.encoder.encode_basestring  # the same, for a str
+# Exactly these types are their own plain() view: the formatter skips the call for them.
+_JSON_TYPES = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _dumps_alike(value: Any, max_depth: int, max_nodes: int) -> bool:
+    """Whether ``json.dumps`` lays ``value`` out exactly as :func:`format_json` does: plain dicts with str keys,
+    lists, tuples and JSON scalars only, no non-empty container at ``max_depth`` or deeper, few enough nodes."""
+    stack = [(value, 0)]
+    nodes = 0
+    while stack:
+        v, depth = stack.pop()
+        t = type(v)
+        if t is dict:
+            if v:
+                if depth >= max_depth:
+                    return False
+                for k, item in v.items():
+                    if type(k) is not str:
+                        return False
+                    stack.append((item, depth + 1))
+        elif t is list or t is tuple:
+            if v:
+                if depth >= max_depth:
+                    return False
+                stack.extend((item, depth + 1) for item in v)
+        elif t not in _JSON_SCALARS:
+            return False
+        nodes += 1
+        if nodes > max_nodes:
+            return False
+    return True
+
+
 def format_json(
     value: Any, *, indent: int | None = 2, max_depth: int = JSON_FULL_DEPTH, max_chars: int = JSON_FULL_CHARS
 ) -> tuple[str, bool]:
@@ -130,72 +169,84 @@ def format_json(
     Containers deeper than ``max_depth`` become ``{…N}`` / ``[…N]``. Keys keep
     their order, so the output is as deterministic as the input.
     """
+    if indent is None and _dumps_alike(value, max_depth, max_chars):  # json's C encoder: the same text, cut alike
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except ValueError:
+            pass
+        else:
+            return (text, True) if len(text) <= max_chars else (text[:max_chars] + "…", False)
     out: list[str] = []
-    state = {"left": max_chars, "cut": False}
+    left = max_chars
+    cut = False
+    sep = ", " if indent is None else ","
+    pads: list[str] = []
+
+    def pad(depth: int) -> str:
+        if indent is None:
+            return ""
+        while len(pads) <= depth:
+            pads.append("\n" + " " * (indent * len(pads)))
+        return pads[depth]
 
     def put(s: str) -> None:
-        if len(s) > state["left"]:
-            out.append(s[: max(state["left"], 0)])
-            state["cut"] = True
+        nonlocal left, cut
+        if len(s) > left:
+            out.append(s[: max(left, 0)])
+            cut = True
             raise _Full
         out.append(s)
-        state["left"] -= len(s)
-
-    sep = ", " if indent is None else ","
-    colon = ": "
+        left -= len(s)
 
     def walk(v: Any, depth: int) -> None:
-        v = plain(v)
+        nonlocal cut
+        if type(v) not in _JSON_TYPES:
+            v = plain(v)
         if isinstance(v, dict):
             if not v:
                 put("{}")
                 return
             if depth >= max_depth:
-                state["cut"] = True
+                cut = True
                 put(f"{{…{len(v)}}}")
                 return
-            put("{")
-            for i, (k, item) in enumerate(v.items()):
-                if i:
-                    put(sep)
-                if indent is not None:
-                    put("\n" + " " * (indent * (depth + 1)))
-                put(json.dumps(str(k), ensure_ascii=False) + colon)
+            inner = pad(depth + 1)
+            opening = "{"
+            for k, item in v.items():
+                put(opening + inner + _QUOTE(str(k)) + ": ")
+                opening = sep
                 walk(item, depth + 1)
-            if indent is not None:
-                put("\n" + " " * (indent * depth))
-            put("}")
+            put(pad(depth) + "}")
         elif isinstance(v, (list, tuple)):
             if not v:
                 put("[]")
                 return
             if depth >= max_depth:
-                state["cut"] = True
+                cut = True
                 put(f"[…{len(v)}]")
                 return
-            put("[")
-            for i, item in enumerate(v):
-                if i:
-                    put(sep)
-                if indent is not None:
-                    put("\n" + " " * (indent * (depth + 1)))
+            inner = pad(depth + 1)
+            opening = "["
+            for item in v:
+                put(opening + inner)
+                opening = sep
                 walk(item, depth + 1)
-            if indent is not None:
-                put("\n" + " " * (indent * depth))
-            put("]")
-        elif v is None or isinstance(v, (bool, int, float, str)):
+            put(pad(depth) + "]")
+        elif isinstance(v, str):
+            put(_QUOTE(v))
+        elif v is None or isinstance(v, (bool, int, float)):
             try:
-                put(json.dumps(v, ensure_ascii=False))
+                put(_ENCODER.encode(v))
             except ValueError:  # NaN/inf with allow_nan off never happens, but be safe
                 put(str(v))
         else:
-            put(json.dumps(str(v), ensure_ascii=False))
+            put(_QUOTE(str(v)))
 
     try:
         walk(value, 0)
     except _Full:
         out.append("…")
-    return "".join(out), not state["cut"]
+    return "".join(out), not cut
 
 
 def one_line(value: Any, limit: int = LINE_CHARS) -> str:
@@ -284,7 +335,13 @@ def _cut_point(src: str, limit: int) -> int:
     return cut
 
 
+# One line of words and plain punctuation is a paragraph of itself: markdown-it would say so, slower.
+_PLAIN_LINE = re.compile(r"[^\W\d_](?:[^\W_]|[ ,.;:?'\"()%/$@+=-])*(?<! )")
+
+
 def _render_md(src: str) -> str:
+    if _PLAIN_LINE.fullmatch(src):
+        return "<p>" + src.replace('"', "&quot;") + "</p>\n"
     try:
         return _markdown_it().render(src)
     except Exception:  # markdown-it should not fail; if it does, the text still shows
