@@ -15,7 +15,8 @@ during the run cancels out:
 * P3 ``RenderedResponse(response)._repr_mimebundle_()`` (text/plain and
   text/html, what Jupyter asks for) on a synthetic response of 1,000 entries,
   against the recipe page's print helper on the same object; ``render_text``
-  and ``render_html`` apart too.
+  and ``render_html`` apart too, and the Markdown of the messages alone (what
+  markdown-it costs: the floor under text/html).
 * P4 the test suite's wall time, with and without the browser test
   (``--skip-tests`` leaves it out: it takes minutes).
 * P5 replay's cost per request in a cassette of 1,000 interactions, for the
@@ -247,11 +248,22 @@ def bench_p3(repeats: int, entries: int = 1000) -> dict[str, Any]:
     }
     for func in (helper, *cases.values()):  # warm up: imports, markdown-it set-up
         func()
+    # the floor under text/html: the Markdown of the response's messages, rendered as render_html renders it
+    from cookbook import _render
+
+    sources: list[str] = []
+    render_md = _render._render_md
+    _render._render_md = lambda src: sources.append(src) or render_md(src)
+    try:
+        render_html(response)
+    finally:
+        _render._render_md = render_md
+    cases[f"Markdown alone ({len(sources)} messages)"] = lambda: [render_md(src) for src in sources]
     rows = []
     for name, func in cases.items():
         row = compare(f"{name} / print helper", *pairs(clock(func), clock(helper), repeats))
         rows.append(row)
-    sizes = {"helper": len(helper()), **{k: len(str(v())) for k, v in cases.items()}}
+    sizes = {"helper": len(helper()), **{k: len(str(v())) for k, v in cases.items() if "Markdown" not in k}}
     return {"entries": entries, "rows": rows, "output_chars": sizes}
 
 
