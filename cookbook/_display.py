@@ -616,12 +616,7 @@ class RenderedResponse:
         return f"<RenderedResponse: {len(self.outputs)} outputs>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        bundle = {"text/plain": self.text, "text/html": self.html}
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
+        return r.mimebundle(self.text, self.html, include, exclude)
 
     def display_metadata(self) -> dict[str, Any]:
         """The display metadata that marks this output as a response (``cookbook run`` reads the answer by it)."""

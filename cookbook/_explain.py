@@ -266,12 +266,7 @@ class ErrorCard:
         return f'<div class="{klass}"><style>{r.CSS}</style>{"".join(parts)}</div>'
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        bundle = {"text/plain": str(self), "text/html": self._html()}
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
+        return r.mimebundle(str(self), self._html(), include, exclude)
 
 
 # ----------------------------------------------------------------------- parsing

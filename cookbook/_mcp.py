@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import _render
 from ._errors import CookbookError, ReplayMiss
 from ._http import httpx
 
@@ -191,12 +192,7 @@ class McpServerInfo:
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        bundle = {"text/plain": str(self), "text/html": self._html()}
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
+        return _render.mimebundle(str(self), self._html(), include, exclude)
 
 
 CSS = (

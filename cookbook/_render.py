@@ -46,6 +46,16 @@ JSON_FULL_CHARS = 100_000
 LINE_CHARS = 120  # one-line JSON in text/plain
 
 
+def mimebundle(text: str, html: str, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    """The ``_repr_mimebundle_`` of an object that displays itself: plain text and HTML, filtered as asked."""
+    bundle = {"text/plain": text, "text/html": html}
+    if include:
+        bundle = {k: v for k, v in bundle.items() if k in include}
+    if exclude:
+        bundle = {k: v for k, v in bundle.items() if k not in exclude}
+    return bundle
+
+
 def esc(value: Any) -> str:
     """HTML-escape any value, quotes included (safe in text and in attributes)."""
     return html.escape(value if isinstance(value, str) else str(value), quote=True)
