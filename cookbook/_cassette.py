@@ -181,6 +181,14 @@ def json_body(r1: Request, r2: Request) -> None:
 MATCH_ON = (vcr_matchers.method, vcr_matchers.path, vcr_matchers.query, json_body)
 
 
+def match_key(request: Request) -> tuple:
+    """A hashable key equal for requests that ``MATCH_ON`` matches (for lookups in large cassettes)."""
+    body = parsed_body(request)
+    body_key = json.dumps(body, sort_keys=True, separators=(",", ":")) if not isinstance(body, (str, bytes)) \
+        else ("raw", body)
+    return request.method, request.path or "/", tuple(request.query), body_key
+
+
 def matches(r1: Request, r2: Request) -> bool:
     return vcr_matchers.requests_match(r1, r2, MATCH_ON)
 

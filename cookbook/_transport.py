@@ -49,6 +49,11 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def __init__(self, cassettes: Sequence[Cassette]):
         self.cassettes = tuple(cassettes)
+        # Every recording by match key, in cassette then recorded order: a lookup is a dict access.
+        self._index: dict[tuple, list[tuple[Cassette, int]]] = {}
+        for cassette in self.cassettes:
+            for index, (recorded, _) in enumerate(cassette.data):
+                self._index.setdefault(_cassette.match_key(recorded), []).append((cassette, index))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
@@ -61,6 +66,17 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _answer(self, request: httpx.Request) -> httpx.Response:
         # Scrubbed as recordings are, so a real token matches its placeholder and never shows in a miss.
         wanted = _cassette.scrub_request(_vcr_request(request))
+        hits = self._index.get(_cassette.match_key(wanted))
+        if hits:
+            unplayed = [(c, i) for c, i in hits if not c.play_counts[i]]
+            if not unplayed:  # all played: start over
+                for cassette, index in hits:
+                    cassette.play_counts[index] = 0
+                unplayed = hits
+            cassette, index = unplayed[0]
+            cassette.play_counts[index] += 1
+            return _httpx_response(cassette.data[index][1], request)
+        # Requests equal only under looser rules than the key's (e.g. 1 == 1.0): vcrpy's own matching.
         for cassette in self.cassettes:
             if wanted in cassette:  # a matching recording not played yet
                 return _httpx_response(cassette.play_response(wanted), request)

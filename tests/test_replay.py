@@ -151,3 +151,12 @@ def test_recorded_prompts_lists_successful_user_prompts_once_in_order(tmp_path):
 def test_every_bundled_cassette_has_prompts():
     for name in _cassette.bundled_names():
         assert len(_cassette.recorded_prompts(name)) >= 2, name
+
+
+def test_a_body_equal_only_as_parsed_json_still_matches(tmp_path, no_network, clean_env):
+    """The fast lookup key is exact; 1 and 1.0 are equal JSON numbers and still match, through vcrpy's rules."""
+    body = _request("Numbers?", completion_args={"temperature": 1})
+    client = make_client("replay", cassette=write_cassette(tmp_path / "n.yaml", [
+        _interaction(body, conversation_response("Matched."))]))
+    assert _ask(client, "Numbers?", completion_args={"temperature": 1.0}) == "Matched."
+    assert _ask(client, "Numbers?", completion_args={"temperature": 1}) == "Matched."
