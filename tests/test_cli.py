@@ -1,8 +1,8 @@
 """The ``cookbook`` command: ``list`` and ``run``, as a real subprocess (``python -m cookbook``) and in-process.
 
-The runs that execute notebooks start together in one module fixture (separate processes, so they overlap);
-each test then reads what a run printed and wrote. Usage errors never get that far: they are checked to
-exit 2 before anything runs or is written.
+The runs that execute notebooks start together in one session fixture (tests/executions.py: separate processes, so they
+overlap, and they overlap the papermill runs of test_notebooks.py); each test then reads what a run printed and
+wrote. Usage errors never get that far: they are checked to exit 2 before anything runs or is written.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from cookbook._cassette import recorded_prompts
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SLUGS = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-UNRECORDED = "What is the airspeed velocity of an unladen swallow?"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -47,24 +46,13 @@ def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, timeout=600, **kw)
 
 
-# ------------------------------------------------------------------ the runs (one fixture, overlapping)
-
-RUNS = {
-    # two recipes, one process, named two ways
-    "serial": ["run", "1", "03_custom_connector"],
-    # every recipe, two processes: the full run
-    "parallel": ["run", "--jobs", "2"],
-    # a recorded alternative prompt given as papermill's -y YAML
-    "japan": ["run", "hello_world", "-y", "prompt: What is the capital of Japan?"],
-    # a prompt no cassette holds, given as papermill's -p
-    "miss": ["run", "01", "-p", "prompt", UNRECORDED],
-}
+# ------------------------------------------------------------------ the runs (executions.CLI_RUNS, overlapping)
 
 
 class Run:
-    def __init__(self, out: Path, proc: subprocess.CompletedProcess) -> None:
-        self.out, self.code, self.stdout, self.stderr = out, proc.returncode, proc.stdout, proc.stderr
-        summary = out / "summary.json"
+    def __init__(self, run: dict) -> None:
+        self.out, self.code, self.stdout, self.stderr = Path(run["out"]), run["code"], run["stdout"], run["stderr"]
+        summary = self.out / "summary.json"
         self.summary = json.loads(summary.read_text()) if summary.is_file() else None
 
     @property
@@ -76,18 +64,9 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Run]:
-    base = tmp_path_factory.mktemp("cli")
-    started = {}
-    for name, args in RUNS.items():
-        out = base / name
-        argv, kw = command(*args, "--out", str(out), "--notebooks", str(NOTEBOOKS), cwd=base)
-        started[name] = (out, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw))
-    done = {}
-    for name, (out, proc) in started.items():
-        stdout, stderr = proc.communicate(timeout=900)
-        done[name] = Run(out, subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
-    return done
+def runs(notebook_runs) -> dict[str, Run]:
+    """The `cookbook run`s of executions.CLI_RUNS (serial, parallel, japan, miss), started together once a session."""
+    return {name: Run(run) for name, run in notebook_runs["cli"].items()}
 
 
 def response_texts(nb: nbformat.NotebookNode) -> list[str]:

@@ -1,21 +1,18 @@
 """Papermill runs of every recipe notebook, offline: defaults, alternative prompts, and an unrecorded prompt.
 
-All runs execute once, in parallel processes, in a module fixture; each test then reads what an executed
-notebook shows. (nbval, configured in pyproject.toml, separately checks the committed outputs cell by cell.)
+All runs execute once, in parallel processes, in a session fixture (tests/executions.py) with the ``cookbook run``s of
+test_cli.py; each test then reads what an executed notebook shows. (nbval, configured in pyproject.toml, separately
+checks the committed outputs cell by cell.)
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
+import json
 from pathlib import Path
 
 import nbformat
 import pytest
-from recipes import BY_SLUG, RECIPES
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-UNRECORDED = "What is the airspeed velocity of an unladen swallow?"
+from recipes import BY_SLUG
 
 # What the executed notebook must show, per recipe: for its default prompt, then for its alternative prompt.
 SHOWS = {
@@ -54,36 +51,22 @@ SHOWS = {
     ),
 }
 
-JOBS = [(r["slug"], "default") for r in RECIPES] + [(r["slug"], "alternative") for r in RECIPES]
-JOBS += [("01_hello_world", "unrecorded")]
-
-
-def _run(job: tuple[str, str], out_dir: str) -> tuple[str, str | None]:
-    """Execute one notebook with papermill (in a worker process); return its output path and any error."""
-    import papermill
-
-    slug, variant = job
-    parameters = {"mode": "replay"}
-    if variant == "alternative":
-        parameters["prompt"] = BY_SLUG[slug]["alternative_prompts"][0]
-    elif variant == "unrecorded":
-        parameters["prompt"] = UNRECORDED
-    out = os.path.join(out_dir, f"{slug}-{variant}.ipynb")
-    try:
-        papermill.execute_notebook(str(NOTEBOOKS / f"{slug}.ipynb"), out, parameters=parameters,
-                                   cwd=str(NOTEBOOKS), progress_bar=False, kernel_name="python3")
-    except Exception as error:  # the notebook's error is checked by the tests
-        return out, f"{type(error).__name__}: {error}"
-    return out, None
-
-
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    out_dir = tmp_path_factory.mktemp("papermill")
-    os.environ.pop("MISTRAL_API_KEY", None)
-    with ProcessPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
-        results = pool.map(_run, JOBS, [str(out_dir)] * len(JOBS))
-        return dict(zip(JOBS, results, strict=True))
+def executed(notebook_runs) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """``(slug, variant) -> (executed notebook, error or None)`` for every recipe's default and alternative prompt and
+    for an unrecorded one.
+
+    The default prompts' notebooks are those of the full ``cookbook run`` (papermill, every recipe, its defaults,
+    ``mode="replay"``) that tests/test_cli.py checks; the others are papermill runs of their own (tests/executions.py).
+    """
+    runs = {(slug, variant): (path, error) for slug, variant, path, error in notebook_runs["papermill"]}
+    full = Path(notebook_runs["cli"]["parallel"]["out"])
+    results = {item["recipe"]: item for item in json.loads((full / "summary.json").read_text())["results"]}
+    for slug in SHOWS:
+        item = results[slug]
+        error = f"{item['error']['name']}: {item['error']['message']}" if item["error"] else None
+        runs[(slug, "default")] = (str(full / f"{slug}.ipynb"), error)
+    return runs
 
 
 def shown(path: str) -> str:
