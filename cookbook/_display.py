@@ -201,20 +201,22 @@ def _agent_names(entries: list[Any], kinds: list[str]) -> dict[str, str]:
     return names
 
 
+def _usage_numbers(usage: Any) -> tuple[Any, Any, Any, Any, list[tuple[Any, Any]]]:
+    """Prompt, completion and total tokens, connector tokens, and per-connector counts (sorted by name)."""
+    counts = field(usage, "connectors")
+    pairs = [(k, counts[k]) for k in sorted(counts)] if isinstance(counts, dict) else []
+    return (field(usage, "prompt_tokens", 0) or 0, field(usage, "completion_tokens", 0) or 0,
+            field(usage, "total_tokens", 0) or 0, field(usage, "connector_tokens"), pairs)
+
+
 def _usage_line(response: Any, entries: list[Any], kinds: list[str]) -> str | None:
     usage = field(response, "usage")
     if usage is None:
         return None
-    prompt = field(usage, "prompt_tokens", 0) or 0
-    completion = field(usage, "completion_tokens", 0) or 0
-    total = field(usage, "total_tokens", 0) or 0
+    prompt, completion, total, connector_tokens, counts = _usage_numbers(usage)
     parts = [f"prompt {prompt}, completion {completion}, total {total} tokens"]
-    connector_tokens = field(usage, "connector_tokens")
-    counts = field(usage, "connectors")
     if connector_tokens is not None or counts:
-        detail = ""
-        if isinstance(counts, dict) and counts:
-            detail = " (" + ", ".join(f"{k}: {counts[k]}" for k in sorted(counts)) + ")"
+        detail = " (" + ", ".join(f"{k}: {v}" for k, v in counts) + ")" if counts else ""
         parts.append(f"connectors {connector_tokens if connector_tokens is not None else '?'}{detail}")
     who = _who(entries, kinds, agent_ids=False)
     head = f"[usage] {who}: " if who else "[usage] "
@@ -492,16 +494,10 @@ def _footer_html(response: Any, entries: list[Any], kinds: list[str]) -> str:
         spans.append(r.esc(who))
     usage = field(response, "usage")
     if usage is not None:
-        prompt = field(usage, "prompt_tokens", 0) or 0
-        completion = field(usage, "completion_tokens", 0) or 0
-        total = field(usage, "total_tokens", 0) or 0
+        prompt, completion, total, connector_tokens, counts = _usage_numbers(usage)
         spans.append(f"{r.esc(total)} tokens ({r.esc(prompt)} prompt + {r.esc(completion)} completion)")
-        connector_tokens = field(usage, "connector_tokens")
-        counts = field(usage, "connectors")
         if connector_tokens is not None or counts:
-            detail = ""
-            if isinstance(counts, dict) and counts:
-                detail = " (" + ", ".join(f"{r.esc(k)}: {r.esc(counts[k])}" for k in sorted(counts)) + ")"
+            detail = " (" + ", ".join(f"{r.esc(k)}: {r.esc(v)}" for k, v in counts) + ")" if counts else ""
             shown = connector_tokens if connector_tokens is not None else "?"
             spans.append(f"connector tokens {r.esc(shown)}{detail}")
     guardrails = field(response, "guardrails")
