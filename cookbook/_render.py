@@ -1,9 +1,9 @@
 """Pure helpers for turning untrusted text into safe HTML and short plain text.
 
 Nothing here knows about the SDK. Every string that came from a model or a
-server goes through :func:`esc` (or markdown-it with raw HTML off) before it
-reaches HTML, and every URL through :func:`safe_url`, which lets only absolute
-``http``/``https`` URLs through.
+server goes through :func:`esc` (or :func:`markdown`, which renders raw HTML as
+text) before it reaches HTML, and every URL through :func:`safe_url`, which lets
+only absolute ``http``/``https`` URLs through.
 """
 
 from __future__ import annotations
@@ -295,34 +295,49 @@ def json_block(value: Any, *, cls: str = "cb-json") -> str:
 
 # ----------------------------------------------------------------------- Markdown
 
-_MD = None
+# pyromark (pulldown-cmark, compiled) renders CommonMark. It passes raw HTML through, as CommonMark says, so the
+# engine never sees a "<" that could open a tag: each becomes _LT, an ordinary character to the engine, and _LT
+# becomes "&lt;" in its HTML. Two kinds of "<" stay: one before http:// or https:// (an autolink, or a link
+# destination in <>; no tag name is followed by ":"), and an escaped one ("\\<", already a literal character).
+# Then every link and image must pass safe_url, and a last check lets through only the tags the engine makes.
+_LT = "\x02"
+_LT_ANY = re.compile(r"<(?!(?i:https?://))")
+_LT_UNESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)<(?!(?i:https?://))")  # slower: only when "\\<" occurs
+_IMG = re.compile(r'<img src="([^"]*)" alt="([^"]*)"([^>]*?) />')
+_LINK = re.compile(r'<a href="([^"]*)"([^>]*)>(.*?)</a>', re.S)
+_LINK_ATTRS = ' target="_blank" rel="noopener noreferrer nofollow"'
+_IMG_ATTRS = ' loading="lazy" referrerpolicy="no-referrer"'
+# A "<" that does not open one of the tags CommonMark makes (links and images as rewritten here).
+_FOREIGN_TAG = re.compile(
+    r'<(?!/?(?:p|h[1-6]|em|strong|code|pre|ul|ol|li|blockquote)>|/a>|hr />|br />|ol start="\d+">'
+    r'|code class="language-[^"<>]*">'
+    rf'|a href="[^"<>]*"(?: title="[^"<>]*")?{_LINK_ATTRS}>'
+    rf'|img src="[^"<>]*" alt="[^"<>]*"(?: title="[^"<>]*")?{_IMG_ATTRS} />)'
+)
+_PYROMARK = None
 
 
-def _markdown_it():
-    global _MD
-    if _MD is None:
-        from markdown_it import MarkdownIt
+def _engine():
+    global _PYROMARK
+    if _PYROMARK is None:
+        from pyromark import html as render
 
-        md = MarkdownIt("commonmark", {"html": False})
-        # Only absolute http(s) links and images; anything else stays literal text.
-        md.validateLink = lambda url: safe_url(url) is not None  # type: ignore[method-assign]
+        _PYROMARK = render
+    return _PYROMARK
 
-        def link_open(self, tokens, idx, options, env):
-            tokens[idx].attrSet("target", "_blank")
-            tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
-            return self.renderToken(tokens, idx, options, env)
 
-        default_image = md.renderer.rules["image"]
+def _image(match: re.Match[str]) -> str:
+    """An http(s) image loads lazily without a referrer; any other image is its alt text."""
+    if safe_url(html.unescape(match.group(1))) is None:
+        return match.group(2)
+    return match.group(0)[:-3] + _IMG_ATTRS + " />"
 
-        def image(self, tokens, idx, options, env):
-            tokens[idx].attrSet("loading", "lazy")
-            tokens[idx].attrSet("referrerpolicy", "no-referrer")
-            return default_image(tokens, idx, options, env)
 
-        md.add_render_rule("link_open", link_open)
-        md.add_render_rule("image", image)
-        _MD = md
-    return _MD
+def _link(match: re.Match[str]) -> str:
+    """An http(s) link opens in a new tab; any other link is its text."""
+    if safe_url(html.unescape(match.group(1))) is None:
+        return match.group(3)
+    return f'<a href="{match.group(1)}"{match.group(2)}{_LINK_ATTRS}>{match.group(3)}</a>'
 
 
 def strip_markers(text: str) -> str:
@@ -345,21 +360,27 @@ def _cut_point(src: str, limit: int) -> int:
     return cut
 
 
-# One line of words and plain punctuation is a paragraph of itself: markdown-it would say so, slower.
-_PLAIN_LINE = re.compile(r"[^\W\d_](?:[^\W_]|[ ,.;:?'\"()%/$@+=-])*(?<! )")
-
-
 def _render_md(src: str) -> str:
-    if _PLAIN_LINE.fullmatch(src):
-        return "<p>" + src.replace('"', "&quot;") + "</p>\n"
-    try:
-        return _markdown_it().render(src)
-    except Exception:  # markdown-it should not fail; if it does, the text still shows
+    text = src
+    if _LT in text:
+        text = text.replace(_LT, "")
+    if "<" in text:
+        text = _LT_UNESCAPED.sub("\\1" + _LT, text) if "\\<" in text else _LT_ANY.sub(_LT, text)
+    out = _engine()(text)
+    if _LT in out:
+        out = out.replace(_LT, "&lt;")
+    if "<img " in out:
+        out = _IMG.sub(_image, out)
+    if "<a " in out:
+        out = _LINK.sub(_link, out)
+    if _FOREIGN_TAG.search(out):  # the engine made a tag it should not have: show the text, nothing else
         return f"<pre>{esc(src)}</pre>"
+    return out
 
 
 def markdown(src: str, *, limit: int = TEXT_PREVIEW) -> str:
-    """Render Markdown with raw HTML disabled; long text ends in a ``<details>`` "show all"."""
+    """Render Markdown safely (raw HTML as text, only http(s) links and images); long text ends in a
+    ``<details>`` "show all"."""
     if len(src) <= limit:
         return _render_md(src)
     cut = _cut_point(src, limit)

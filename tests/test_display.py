@@ -23,6 +23,7 @@ from _responses import (
 )
 from mistralai.client import models
 
+from cookbook import _render
 from cookbook._display import (
     RenderedResponse,
     display_response,
@@ -311,6 +312,111 @@ def test_hostile_names_and_arguments_are_escaped():
     html = render_html(resp)
     assert_inert(html)
     assert "&lt;/pre&gt;&lt;script&gt;" in body(html)
+
+
+# ------------------------------------------------------- Markdown, link by link
+
+
+def md(src: str) -> str:
+    """One message's Markdown as render_html shows it, checked inert."""
+    markup = body(render_html(response(message(src))))
+    assert_inert(markup)
+    return markup
+
+
+LINK_ATTRS = 'target="_blank" rel="noopener noreferrer nofollow"'
+IMG_ATTRS = 'loading="lazy" referrerpolicy="no-referrer"'
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "[label](javascript:alert(1))",
+        "[label](JaVaScRiPt:alert(1))",
+        "[label](java&#x73;cript:alert(1))",
+        "[label](javascript&#58;alert(1))",
+        "[label](<javascript:alert(1)>)",
+        "[label](vbscript:msgbox(1))",
+        "[label](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "[label](/relative/path)",
+        "[label](./page.html)",
+        "[label](//evil.example/protocol-relative)",
+        "[label](#fragment)",
+        "[label](mailto:someone@example.com)",
+        "[label](ftp://files.example/x)",
+        "[label](https:no-host)",
+        "[label][bad]\n\n[bad]: javascript:alert(1)",
+        "[label]\n\n[label]: /relative",
+    ],
+)
+def test_a_markdown_link_that_is_not_absolute_http_stays_text(link):
+    markup = md(f"See *this*: {link} now")
+    assert "<em>this</em>" in markup  # rendered as Markdown, not shown as escaped source
+    assert "<a " not in markup
+    assert "label" in markup
+
+
+def test_an_http_link_opens_in_a_new_tab_without_referrer():
+    markup = md('[a](https://a.example/?x=1&y="2" "the title") and [b][r]\n\n[r]: <http://b.example/b c>')
+    assert f'<a href="https://a.example/?x=1&amp;y=%222%22" title="the title" {LINK_ATTRS}>a</a>' in markup
+    assert f'<a href="http://b.example/b%20c" {LINK_ATTRS}>b</a>' in markup
+
+
+def test_autolinks_are_links_only_for_http():
+    markup = md("<https://auto.example/x> <javascript:alert(1)> <mail@example.com>")
+    assert f'<a href="https://auto.example/x" {LINK_ATTRS}>https://auto.example/x</a>' in markup
+    assert "&lt;javascript:alert(1)&gt;" in markup and "&lt;mail@example.com&gt;" in markup
+
+
+def test_an_angle_bracket_before_a_url_cannot_open_a_tag():
+    markup = md('<https://x.example/" onmouseover="alert(1)> <https:x onclick=alert(1)>')
+    assert "&lt;https://x.example/" in markup and "&lt;https:x onclick=alert(1)&gt;" in markup
+
+
+def test_images_load_only_from_http_lazily_and_without_referrer():
+    markup = md("![chart](https://img.example/c.png) ![pixel](data:image/png;base64,iVBORw0KGgo=) ![rel](/x.png)")
+    assert f'<img src="https://img.example/c.png" alt="chart" {IMG_ATTRS} />' in markup
+    assert markup.count("<img") == 1
+    assert "pixel" in markup and "rel" in markup  # the others show their alt text
+
+
+def test_a_linked_image_keeps_each_check():
+    markup = md("[![ok](https://i.example/i.png)](https://l.example) [![bad](javascript:x)](/rel)")
+    image = f'<img src="https://i.example/i.png" alt="ok" {IMG_ATTRS} />'
+    assert f'<a href="https://l.example" {LINK_ATTRS}>{image}</a>' in markup
+    assert markup.count("<a ") == 1 and markup.count("<img") == 1
+
+
+@pytest.mark.parametrize(
+    ("src", "shown"),
+    [
+        ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+        ("<div onclick=alert(1)>\n*md*\n</div>", "&lt;div onclick=alert(1)&gt;\n<em>md</em>\n&lt;/div&gt;"),
+        ('a <img src=x onerror="alert(1)"> b', '&lt;img src=x onerror="alert(1)"&gt;'),
+        ("<!-- hidden --> <?php x ?> <![CDATA[y]]>", "&lt;!-- hidden --&gt; &lt;?php x ?&gt; &lt;![CDATA[y]]&gt;"),
+        ("**<b>bold</b>**", "<strong>&lt;b&gt;bold&lt;/b&gt;</strong>"),
+        ("\\<b>escaped</b>", "&lt;b&gt;escaped&lt;/b&gt;"),
+        ("\\\\<b>after a backslash</b>", "\\&lt;b&gt;after a backslash&lt;/b&gt;"),
+        ("`<i>` and\n\n```\n<b>x</b> \\<c>\n```", "<code>&lt;i&gt;</code>"),
+        ("&lt;script&gt; &#60;img src=x onerror=alert(1)&#62; &amp;amp; &copy;", "&lt;script&gt; &lt;img src=x"),
+        ("x\x02<b>\x02y", "x&lt;b&gt;y"),
+    ],
+)
+def test_raw_html_and_entities_in_markdown_come_out_as_text(src, shown):
+    markup = md(src)
+    assert shown in markup
+    assert "&amp;lt;" not in markup  # escaped once, not twice
+
+
+def test_code_keeps_its_angle_brackets_and_backslashes():
+    markup = md("```\n<b>x</b> \\<c>\n```")
+    assert "<pre><code>&lt;b&gt;x&lt;/b&gt; \\&lt;c&gt;\n</code></pre>" in markup
+
+
+def test_markdown_fails_closed_if_the_engine_ever_passes_html_through(monkeypatch):
+    monkeypatch.setattr(_render, "_PYROMARK", lambda text: '<p onclick="alert(1)">hi</p>\n')
+    markup = md("hi <there>")
+    assert '<pre>hi &lt;there&gt;</pre>' in markup
 
 
 # -------------------------------------------------------------- unknown types

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ["mistralai", "vcr", "yaml", "httpx2", "httpx", "IPython", "ipywidgets", "markdown_it", "pydantic"]
+HEAVY = ["mistralai", "vcr", "yaml", "httpx2", "httpx", "IPython", "ipywidgets", "pyromark", "pydantic"]
 
 
 def test_import_is_light_and_offline():
