@@ -126,7 +126,8 @@ def _install(bin_dir: Path, *args: str, cwd: Path | None = None) -> None:
     command = [sys.executable, "-m", "uv", "pip", "install", "--python", str(bin_dir / "python"), *args]
     result = subprocess.run(command, cwd=cwd, env={**os.environ, "UV_NO_PROGRESS": "1"},
                             capture_output=True, text=True)
-    assert result.returncode == 0, f"uv pip install {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    said = f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, f"uv pip install {' '.join(args)} failed:\n{said}"
 
 
 @pytest.fixture(scope="module")
