@@ -408,3 +408,26 @@ def test_ctrl_c_stops_the_run_promptly_with_status_130_and_no_report(tmp_path):
     assert proc.returncode == 130 and time.monotonic() - stopped < 10
     assert "Interrupted: " in stderr and "no report written" in stderr
     assert not (out / "index.html").exists()
+
+
+def test_a_kernel_that_dies_fails_its_recipe_and_the_notebook_keeps_the_outputs_before_it(tmp_path):
+    # the engine saves at the start and the end of a run, not around each cell: the end must come even so
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    params = nbformat.v4.new_code_cell('mode = None  # "replay", "live" or "record"')
+    params.metadata["tags"] = ["parameters"]
+    cells = [params, nbformat.v4.new_code_cell('print("before the crash")'),
+             nbformat.v4.new_code_cell("import os\nos._exit(3)"), nbformat.v4.new_code_cell('print("never")')]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "01_crash.ipynb")
+    out = tmp_path / "out"
+    result = cli("run", "--notebooks", str(folder), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (item,) = json.loads((out / "summary.json").read_text())["results"]
+    assert item["status"] == "failed" and item["error"]["name"] == "DeadKernelError"
+    executed = nbformat.read(out / "01_crash.ipynb", as_version=4)
+    printed = [o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert "before the crash\n" in printed and not any("never" in text for text in printed)
+    assert executed.cells[0].source.startswith("mode = None")  # the recipe's own cells, parameters injected after
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
