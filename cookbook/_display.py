@@ -38,41 +38,83 @@ _CONNECTOR_KEYS = ("connector_name", "connector", "connector_id", "connector_slu
 # ------------------------------------------------------------------ field access
 
 
-_IS_MODEL: dict[type, bool] = {}  # class -> is it a pydantic model (asking the class each time is slow)
+_PLANS: dict[type, int] = {}  # class -> how its fields are read (asking the class each time is slow)
+_OTHER, _MODEL, _CAREFUL = 0, 1, 2  # not a model; a model: its __dict__; a model that may wrap JSON or carry extras
+
+
+def _plan(cls: type) -> int:
+    fields = getattr(cls, "model_fields", None)
+    if not isinstance(fields, dict):
+        return _OTHER
+    config = getattr(cls, "model_config", None) or {}
+    return _CAREFUL if "is_unknown" in fields or config.get("extra") == "allow" else _MODEL
+
+
+def _items(obj: Any) -> Any:
+    """The dict :func:`field` reads ``obj`` from (a dict, a model's fields, an SDK "unknown" wrapper's JSON), or,
+    for any other object, a view whose ``get`` is :func:`field`. Values are as stored: None and Unset included."""
+    if isinstance(obj, dict):
+        return obj
+    cls = type(obj)
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _plan(cls)
+    attrs = getattr(obj, "__dict__", None) if plan else None
+    if attrs is None:
+        return _Attrs(obj)
+    if plan == _MODEL:
+        return attrs  # a pydantic model: fields live in __dict__ (a missing one would be a slow getattr)
+    if attrs.get("is_unknown") and isinstance(attrs.get("raw"), dict):
+        return attrs["raw"]
+    extra = getattr(obj, "__pydantic_extra__", None)
+    return {**extra, **attrs} if extra else attrs
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not value and type(value).__name__ == "Unset")  # Unset is falsy
+
+
+def _val(items: Any, name: str, default: Any = None) -> Any:
+    """``items.get(name, default)`` as :func:`field` reads it: None and Unset become ``default``."""
+    value = items.get(name, default)
+    return default if _missing(value) else value
 
 
 def field(obj: Any, name: str, default: Any = None) -> Any:
     """``obj.name`` or ``obj[name]``; SDK ``Unset`` and missing values become ``default``."""
-    if isinstance(obj, dict):
-        value = obj.get(name, default)
-    else:
-        attrs = getattr(obj, "__dict__", None)
-        cls = type(obj)
-        is_model = _IS_MODEL.get(cls)
-        if is_model is None:
-            is_model = _IS_MODEL[cls] = hasattr(cls, "model_fields")
-        if attrs is not None and is_model:
-            # a pydantic model: fields live in __dict__ (a missing one would be a slow getattr)
-            if attrs.get("is_unknown") and isinstance(attrs.get("raw"), dict):
-                value = attrs["raw"].get(name, default)
-            elif name in attrs:
-                value = attrs[name]
-            else:
-                extra = getattr(obj, "__pydantic_extra__", None) or {}
-                value = extra.get(name, default)
-        else:
-            value = getattr(obj, name, default)
-    if value is None or type(value).__name__ == "Unset":
-        return default
-    return value
+    items = _items(obj)
+    value = getattr(obj, name, default) if type(items) is _Attrs else items.get(name, default)
+    return default if _missing(value) else value
+
+
+class _Attrs:
+    """The fields of an object that is neither a dict nor a model: ``get`` is :func:`field`."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return field(self.obj, name, default)
+
+
+def view(obj: Any) -> Any:
+    """``obj``'s fields read at once: ``view(obj).get(name, default)`` is ``field(obj, name, default)``."""
+    items = _items(obj)
+    if type(items) is _Attrs:
+        return items
+    return {k: v for k, v in items.items() if v or not (v is None or type(v).__name__ == "Unset")}
 
 
 def kind(obj: Any) -> str:
     """The ``type`` of an entry or chunk (the raw type for SDK "unknown" wrappers)."""
-    if isinstance(obj, str):
-        return "text"
-    value = field(obj, "type", "")
-    return str(value) if value else type(obj).__name__
+    return "text" if isinstance(obj, str) else _kind(obj, _items(obj))
+
+
+def _kind(obj: Any, items: Any) -> str:
+    value = items.get("type")
+    return str(value) if value else type(obj).__name__  # None and Unset are falsy
 
 
 def _coerce(response: Any) -> Any:
@@ -124,25 +166,34 @@ def tool_identity(entry: Any, usage: Any = None) -> tuple[str, str | None, str]:
     ``info`` when the API put it there, else from ``usage.connectors`` when
     exactly one non-built-in connector was used, else left unknown (None).
     """
-    name = str(field(entry, "name", "") or "?")
+    return _tool_identity(_items(entry), _only_connector(usage))
+
+
+def _only_connector(usage: Any) -> str | None:
+    """The one connector that is not a built-in tool in ``usage.connectors``, if there is exactly one."""
+    counts = field(usage, "connectors") if usage is not None else None
+    if isinstance(counts, dict):
+        custom = [key for key in counts if key not in BUILTIN_TOOLS]
+        if len(custom) == 1:
+            return str(custom[0])
+    return None
+
+
+def _tool_identity(entry: Any, only_connector: str | None) -> tuple[str, str | None, str]:
+    name = str(entry.get("name", "") or "?")
     if name in BUILTIN_TOOLS:
         return "builtin", None, name
-    info = field(entry, "info")
+    info = entry.get("info")
     if isinstance(info, dict):
         for key in _CONNECTOR_KEYS:
             value = info.get(key)
             if isinstance(value, str) and value:
                 return "connector", value, name
-    counts = field(usage, "connectors") if usage is not None else None
-    if isinstance(counts, dict):
-        custom = [key for key in counts if key not in BUILTIN_TOOLS]
-        if len(custom) == 1:
-            return "connector", str(custom[0]), name
-    return "connector", None, name
+    return "connector", only_connector, name
 
 
 def _tool_failed(entry: Any) -> bool:
-    info = field(entry, "info")
+    info = entry.get("info")
     if not isinstance(info, dict):
         return False
     meta = info.get("mcp_meta") if isinstance(info.get("mcp_meta"), dict) else info
@@ -156,49 +207,102 @@ class _Citations:
     """Numbers ``tool_reference`` chunks in order of appearance; one number per source."""
 
     def __init__(self) -> None:
-        self.items: list[Any] = []
+        self.items: list[Any] = []  # the first chunk of each source, as a view
         self._index: dict[tuple[str, str], int] = {}
+        self._sups: dict[int, str] = {}
 
-    def add(self, chunk: Any) -> int:
-        key = (str(field(chunk, "url", "")), str(field(chunk, "title", "")))
-        if key not in self._index:
-            self.items.append(chunk)
-            self._index[key] = len(self.items)
-        return self._index[key]
+    def add(self, chunk: Any, items: Any) -> int:
+        """The number of a ``tool_reference`` chunk's source (``items``: the chunk's fields)."""
+        key = (str(_val(items, "url", "")), str(_val(items, "title", "")))
+        number = self._index.get(key)
+        if number is None:
+            self.items.append(view(chunk))
+            number = self._index[key] = len(self.items)
+        return number
+
+    def sup(self, n: int) -> str:
+        """The superscript link that marks citation ``n`` in the text."""
+        html = self._sups.get(n)
+        if html is None:
+            chunk = self.items[n - 1]
+            title = str(chunk.get("title", ""))
+            href = r.safe_url(chunk.get("url"))
+            if href is None:
+                html = f'<sup class="cb-cite" title="{r.esc(title)}">[{n}]</sup>'
+            else:
+                html = (
+                    f'<sup class="cb-cite"><a href="{r.esc(href)}" title="{r.esc(title)}" target="_blank" '
+                    f'rel="noopener noreferrer nofollow">[{n}]</a></sup>'
+                )
+            self._sups[n] = html
+        return html
 
 
 def _walk_references(content: Any, cites: _Citations) -> None:
     if isinstance(content, str) or content is None:
         return
     for chunk in content:
-        t = kind(chunk)
+        if isinstance(chunk, str):
+            continue
+        items = _items(chunk)
+        t = _kind(chunk, items)
         if t == "tool_reference":
-            cites.add(chunk)
+            cites.add(chunk, items)
         elif t == "thinking":
-            _walk_references(field(chunk, "thinking", []), cites)
+            _walk_references(_val(items, "thinking", []), cites)
 
 
-def _collect_citations(entries: list[Any], kinds: list[str]) -> _Citations:
-    cites = _Citations()
-    for entry, t in zip(entries, kinds, strict=True):
-        if t in ("message.output", "message.input"):
-            _walk_references(field(entry, "content"), cites)
-    return cites
+# ------------------------------------------------------------------ one reading
+
+
+class _Reading:
+    """A response read once for both forms: each entry's fields and kind, the agents' names, the citations."""
+
+    def __init__(self, response: Any, running: frozenset[int], status: str | None, error: Any) -> None:
+        self.response = response
+        self.running = running
+        self.status = status
+        self.error = error
+        self.entries = entries_of(response)
+        self.fields = [_items(e) for e in self.entries]  # values as stored: read them as field() would
+        self.kinds = [_kind(e, f) for e, f in zip(self.entries, self.fields, strict=True)]
+        self.usage = field(response, "usage")
+        self.only_connector = _only_connector(self.usage)
+        self.names: dict[str, str] = {}  # agent id -> name, from handoffs
+        self.cites = _Citations()
+        for fields, t in zip(self.fields, self.kinds, strict=True):
+            if t == "agent.handoff":
+                for side in ("previous", "next"):
+                    agent_id = fields.get(f"{side}_agent_id")
+                    agent_name = fields.get(f"{side}_agent_name")
+                    if agent_id and agent_name:
+                        self.names[str(agent_id)] = str(agent_name)
+            elif t in ("message.output", "message.input"):
+                _walk_references(fields.get("content") or None, self.cites)
+
+    def who(self, *, agent_ids: bool = True) -> str:
+        """The models and agents that produced the entries, in order of first appearance.
+
+        With ``agent_ids=False`` (text/plain) an agent shows only when its name is
+        known, since agent ids change from run to run.
+        """
+        seen: dict[str, None] = {}
+        names = self.names
+        for fields in self.fields:
+            agent = fields.get("agent_id")
+            if agent:
+                label = names.get(str(agent))
+                if label is None and agent_ids:
+                    label = str(agent)
+                if label:
+                    seen[f"agent {label}"] = None
+            model = fields.get("model")
+            if model:
+                seen[str(model)] = None
+        return ", ".join(seen)
 
 
 # --------------------------------------------------------------------- text form
-
-
-def _agent_names(entries: list[Any], kinds: list[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for entry, t in zip(entries, kinds, strict=True):
-        if t == "agent.handoff":
-            for side in ("previous", "next"):
-                agent_id = field(entry, f"{side}_agent_id")
-                agent_name = field(entry, f"{side}_agent_name")
-                if agent_id and agent_name:
-                    names[str(agent_id)] = str(agent_name)
-    return names
 
 
 def _usage_numbers(usage: Any) -> tuple[Any, Any, Any, Any, list[tuple[Any, Any]]]:
@@ -209,87 +313,64 @@ def _usage_numbers(usage: Any) -> tuple[Any, Any, Any, Any, list[tuple[Any, Any]
             field(usage, "total_tokens", 0) or 0, field(usage, "connector_tokens"), pairs)
 
 
-def _usage_line(response: Any, entries: list[Any], kinds: list[str]) -> str | None:
-    usage = field(response, "usage")
-    if usage is None:
+def _usage_line(doc: _Reading) -> str | None:
+    if doc.usage is None:
         return None
-    prompt, completion, total, connector_tokens, counts = _usage_numbers(usage)
+    prompt, completion, total, connector_tokens, counts = _usage_numbers(doc.usage)
     parts = [f"prompt {prompt}, completion {completion}, total {total} tokens"]
     if connector_tokens is not None or counts:
         detail = " (" + ", ".join(f"{k}: {v}" for k, v in counts) + ")" if counts else ""
         parts.append(f"connectors {connector_tokens if connector_tokens is not None else '?'}{detail}")
-    who = _who(entries, kinds, agent_ids=False)
+    who = doc.who(agent_ids=False)
     head = f"[usage] {who}: " if who else "[usage] "
     return head + "; ".join(parts)
 
 
-def _who(entries: list[Any], kinds: list[str], *, agent_ids: bool = True) -> str:
-    """The models and agents that produced the entries, in order of first appearance.
-
-    With ``agent_ids=False`` (text/plain) an agent shows only when its name is
-    known, since agent ids change from run to run.
-    """
-    seen: list[str] = []
-    names = _agent_names(entries, kinds)
-    for entry in entries:
-        agent = field(entry, "agent_id")
-        model = field(entry, "model")
-        agent_label = names.get(str(agent)) if agent else None
-        if agent and agent_label is None and agent_ids:
-            agent_label = str(agent)
-        for label in (f"agent {agent_label}" if agent_label else None, str(model) if model else None):
-            if label and label not in seen:
-                seen.append(label)
-    return ", ".join(seen)
-
-
-def _entry_line(entry: Any, t: str, usage: Any, running: bool) -> str | None:
+def _entry_line(entry: Any, fields: Any, t: str, doc: _Reading, running: bool) -> str | None:
     state = " (running…)" if running else ""
     if t == "tool.execution":
-        tkind, connector, tool = tool_identity(entry, usage)
+        tkind, connector, tool = _tool_identity(fields, doc.only_connector)
         label = "[tool]" if tkind == "builtin" else f"[connector {connector}]" if connector else "[connector tool]"
-        args = r.one_line(field(entry, "arguments", ""))
+        args = r.one_line(_val(fields, "arguments", ""))
         args = "" if args == "{}" else args
-        failed = " (error)" if _tool_failed(entry) else ""
+        failed = " (error)" if _tool_failed(fields) else ""
         return f"{label} {tool}" + (f" {args}" if args else "") + failed + state
     if t == "function.call":
-        args = r.one_line(field(entry, "arguments", ""))
-        status = field(entry, "confirmation_status")
+        args = r.one_line(_val(fields, "arguments", ""))
+        status = fields.get("confirmation_status")
         note = f" ({status} confirmation)" if status else ""
-        return f"[function] {field(entry, 'name', '?')}" + (f" {args}" if args else "") + note + state
+        return f"[function] {_val(fields, 'name', '?')}" + (f" {args}" if args else "") + note + state
     if t == "agent.handoff":
-        before = field(entry, "previous_agent_name") or field(entry, "previous_agent_id", "?")
-        after = field(entry, "next_agent_name") or field(entry, "next_agent_id") or "…"
+        before = fields.get("previous_agent_name") or _val(fields, "previous_agent_id", "?")
+        after = fields.get("next_agent_name") or fields.get("next_agent_id") or "…"
         return f"[handoff] {before} -> {after}" + state
     if t == "message.input":
-        return f"[{field(entry, 'role', 'user')}] {r.one_line(helper_text(field(entry, 'content')))}"
+        return f"[{_val(fields, 'role', 'user')}] {r.one_line(helper_text(fields.get('content') or None))}"
     if t == "function.result":
-        return f"[function result] {r.one_line(field(entry, 'result', ''))}"
+        return f"[function result] {r.one_line(_val(fields, 'result', ''))}"
     if t == "message.output":
         return None
     return f"[{t}] {r.one_line(r.plain(entry))}"
 
 
-def _text(
-    response: Any, entries: list[Any], running: frozenset[int], status: str | None, error: Any
-) -> str:
-    kinds = [kind(e) for e in entries]
-    cites = _collect_citations(entries, kinds)
-    lines = [helper_text(field(e, "content")) for e, t in zip(entries, kinds, strict=True) if t == "message.output"]
-    usage = field(response, "usage")
-    for i, (entry, t) in enumerate(zip(entries, kinds, strict=True)):
-        line = _entry_line(entry, t, usage, i in running)
-        if line is not None:
-            lines.append(line)
-    for n, chunk in enumerate(cites.items, 1):
-        url = field(chunk, "url")
-        lines.append(f"[{n}] {field(chunk, 'title', '')}" + (f" - {url}" if url else ""))
-    if error is not None:
-        lines.append(f"[error] {field(error, 'code', '?')}: {field(error, 'message', '')}")
-    if status:
-        lines.append(f"[{status}]")
+def _text(doc: _Reading) -> str:
+    messages = (f for f, t in zip(doc.fields, doc.kinds, strict=True) if t == "message.output")
+    lines = [helper_text(f.get("content") or None) for f in messages]
+    running = doc.running
+    for i, (entry, fields, t) in enumerate(zip(doc.entries, doc.fields, doc.kinds, strict=True)):
+        if t != "message.output":
+            line = _entry_line(entry, fields, t, doc, i in running)
+            if line is not None:
+                lines.append(line)
+    for n, chunk in enumerate(doc.cites.items, 1):
+        url = chunk.get("url")
+        lines.append(f"[{n}] {chunk.get('title', '')}" + (f" - {url}" if url else ""))
+    if doc.error is not None:
+        lines.append(f"[error] {field(doc.error, 'code', '?')}: {field(doc.error, 'message', '')}")
+    if doc.status:
+        lines.append(f"[{doc.status}]")
     else:
-        usage_line = _usage_line(response, entries, kinds)
+        usage_line = _usage_line(doc)
         if usage_line:
             lines.append(usage_line)
     return "\n".join(lines)
@@ -298,22 +379,11 @@ def _text(
 # --------------------------------------------------------------------- HTML form
 
 
-def _cite_sup(n: int, chunk: Any) -> str:
-    title = str(field(chunk, "title", ""))
-    href = r.safe_url(field(chunk, "url"))
-    if href is None:
-        return f'<sup class="cb-cite" title="{r.esc(title)}">[{n}]</sup>'
-    return (
-        f'<sup class="cb-cite"><a href="{r.esc(href)}" title="{r.esc(title)}" target="_blank" '
-        f'rel="noopener noreferrer nofollow">[{n}]</a></sup>'
-    )
-
-
-def _md_with_citations(src: str, cites: _Citations, chunks: dict[int, Any]) -> str:
+def _md_with_citations(src: str, cites: _Citations, numbers: list[int]) -> str:
     html = r.markdown(src)
     if r.MARK_OPEN in html:
-        for n, chunk in chunks.items():
-            html = html.replace(f"{r.MARK_OPEN}{n}{r.MARK_CLOSE}", _cite_sup(n, chunk))
+        for n in numbers:
+            html = html.replace(f"{r.MARK_OPEN}{n}{r.MARK_CLOSE}", cites.sup(n))
     return html
 
 
@@ -325,43 +395,45 @@ def _content_html(content: Any, cites: _Citations) -> str:
         return r.markdown(r.strip_markers(content))
     parts: list[str] = []
     buf: list[str] = []
-    marks: dict[int, Any] = {}
+    numbers: list[int] = []
 
     def flush() -> None:
         if buf:
-            parts.append(_md_with_citations("".join(buf), cites, dict(marks)))
+            parts.append(_md_with_citations("".join(buf), cites, list(dict.fromkeys(numbers))))
             buf.clear()
-            marks.clear()
+            numbers.clear()
 
     for chunk in content:
-        t = kind(chunk)
+        if isinstance(chunk, str):
+            buf.append(r.strip_markers(chunk))
+            continue
+        items = _items(chunk)
+        t = _kind(chunk, items)
         if t == "text":
-            text = chunk if isinstance(chunk, str) else field(chunk, "text", "")
-            buf.append(r.strip_markers(str(text)))
+            buf.append(r.strip_markers(str(_val(items, "text", ""))))
         elif t == "tool_reference":
-            n = cites.add(chunk)
-            marks[n] = chunk
+            n = cites.add(chunk, items)
+            numbers.append(n)
             last_line = "".join(buf).rsplit("\n", 1)[-1].lstrip() if buf else ""
             # a marker glued to a closing code fence would turn the fence into text
             gap = "\n" if last_line.startswith(("```", "~~~")) else ""
             buf.append(f"{gap}{r.MARK_OPEN}{n}{r.MARK_CLOSE}")
         else:
             flush()
-            parts.append(_chunk_html(chunk, cites))
+            parts.append(_chunk_html(chunk, view(chunk), t, cites))
     flush()
     return "".join(parts)
 
 
-def _chunk_html(chunk: Any, cites: _Citations) -> str:
-    t = kind(chunk)
+def _chunk_html(chunk: Any, fields: Any, t: str, cites: _Citations) -> str:
     if t == "thinking":
-        inner = _content_html(list(field(chunk, "thinking", [])), cites)
+        inner = _content_html(list(fields.get("thinking", [])), cites)
         return f'<details class="cb-think"><summary>thinking</summary>{inner}</details>'
     if t == "reference":
-        ids = ", ".join(str(i) for i in field(chunk, "reference_ids", []))
+        ids = ", ".join(str(i) for i in fields.get("reference_ids", []))
         return f'<span class="cb-desc">[references {r.esc(ids)}]</span>'
     if t == "image_url":
-        image = field(chunk, "image_url")
+        image = fields.get("image_url")
         url = image if isinstance(image, str) else field(image, "url")
         tag = r.img(url, cls="cb-img", alt="image")
         if tag:
@@ -369,18 +441,18 @@ def _chunk_html(chunk: Any, cites: _Citations) -> str:
         what = "inline image (data URL) not shown" if str(url).startswith("data:") else "image with an unsupported URL"
         return f'<div class="cb-chip">[{r.esc(what)}]</div>'
     if t == "document_url":
-        url = field(chunk, "document_url")
-        label = field(chunk, "document_name") or url or "document"
+        url = fields.get("document_url")
+        label = fields.get("document_name") or url or "document"
         return f'<div class="cb-chip">📄 {r.link(url, str(label))}</div>'
     if t == "tool_file":
-        name = field(chunk, "file_name") or "file"
-        ftype = field(chunk, "file_type")
-        tool = field(chunk, "tool")
+        name = fields.get("file_name") or "file"
+        ftype = fields.get("file_type")
+        tool = fields.get("tool")
         meta = ", ".join(str(x) for x in (ftype, f"from {tool}" if tool else None) if x)
         return (
             f'<div class="cb-chip">📎 {r.esc(name)}'
             + (f' <span class="cb-desc">({r.esc(meta)})</span>' if meta else "")
-            + f" <code>{r.esc(field(chunk, 'file_id', ''))}</code></div>"
+            + f" <code>{r.esc(fields.get('file_id', ''))}</code></div>"
         )
     return _unknown_html(f"chunk: {t}", chunk)
 
@@ -404,17 +476,17 @@ def _state_html(running: bool, failed: bool = False, note: str | None = None) ->
     return out
 
 
-def _tool_html(entry: Any, usage: Any, running: bool) -> str:
-    tkind, connector, tool = tool_identity(entry, usage)
-    failed = _tool_failed(entry)
+def _tool_html(fields: Any, only_connector: str | None, running: bool) -> str:
+    tkind, connector, tool = _tool_identity(fields, only_connector)
+    failed = _tool_failed(fields)
     if tkind == "builtin":
         head = f'<span class="cb-badge">built-in</span><code>{r.esc(tool)}</code>'
     else:
         owner = f"<b>{r.esc(connector)}</b> › " if connector else ""
         head = f'<span class="cb-badge">connector</span>{owner}<code>{r.esc(tool)}</code>'
-    args = field(entry, "arguments", "")
+    args = _val(fields, "arguments", "")
     body = r.json_block(args) if args not in ("", "{}", {}) else ""
-    info = field(entry, "info")
+    info = fields.get("info")
     if isinstance(info, dict) and info:
         if "code" in info or "code_output" in info:  # code_interpreter
             extra = "".join(
@@ -429,39 +501,39 @@ def _tool_html(entry: Any, usage: Any, running: bool) -> str:
     return f'<div class="cb-step {cls}">{head}{_state_html(running, failed)}{body}</div>'
 
 
-def _entry_html(entry: Any, t: str, usage: Any, running: bool, cites: _Citations, who: str | None) -> str:
+def _entry_html(entry: Any, fields: Any, t: str, doc: _Reading, running: bool, who: str | None) -> str:
     if t == "message.output":
         label = f'<div class="cb-who">{r.esc(who)}</div>' if who else ""
-        body = _content_html(field(entry, "content"), cites)
+        body = _content_html(fields.get("content") or None, doc.cites)
         return f'<div class="cb-msg">{label}<div class="cb-md">{body}</div></div>'
     if t == "tool.execution":
-        return _tool_html(entry, usage, running)
+        return _tool_html(fields, doc.only_connector, running)
     if t == "function.call":
-        status = field(entry, "confirmation_status")
+        status = fields.get("confirmation_status")
         note = f"{status} confirmation" if status else None
-        args = field(entry, "arguments", "")
+        args = _val(fields, "arguments", "")
         return (
             f'<div class="cb-step cb-step--function"><span class="cb-badge">function</span>'
-            f"<code>{r.esc(field(entry, 'name', '?'))}</code>{_state_html(running, note=note)}"
+            f"<code>{r.esc(_val(fields, 'name', '?'))}</code>{_state_html(running, note=note)}"
             f"{r.json_block(args) if args not in ('', {}) else ''}</div>"
         )
     if t == "agent.handoff":
-        before = field(entry, "previous_agent_name") or field(entry, "previous_agent_id", "?")
-        after = field(entry, "next_agent_name") or field(entry, "next_agent_id") or "…"
+        before = fields.get("previous_agent_name") or _val(fields, "previous_agent_id", "?")
+        after = fields.get("next_agent_name") or fields.get("next_agent_id") or "…"
         return (
             f'<div class="cb-step cb-step--handoff"><span class="cb-badge">handoff</span>'
             f"{r.esc(before)} → <b>{r.esc(after)}</b>{_state_html(running)}</div>"
         )
     if t == "message.input":
-        role = field(entry, "role", "user")
+        role = _val(fields, "role", "user")
         return (
             f'<div class="cb-msg"><div class="cb-who">{r.esc(role)}</div>'
-            f'<div class="cb-md">{_content_html(field(entry, "content"), cites)}</div></div>'
+            f'<div class="cb-md">{_content_html(fields.get("content") or None, doc.cites)}</div></div>'
         )
     if t == "function.result":
         return (
             '<div class="cb-step cb-step--function"><span class="cb-badge">function result</span>'
-            f"{r.json_block(field(entry, 'result', ''))}</div>"
+            f"{r.json_block(_val(fields, 'result', ''))}</div>"
         )
     return _unknown_html(t, entry)
 
@@ -471,12 +543,12 @@ def _sources_html(cites: _Citations) -> str:
         return ""
     items = []
     for chunk in cites.items:
-        title = str(field(chunk, "title", "") or field(chunk, "url", "") or "source")
-        favicon = r.img(field(chunk, "favicon"), cls="cb-favicon", size=16)
-        desc = field(chunk, "description")
-        tool = field(chunk, "tool")
+        title = str(chunk.get("title", "") or chunk.get("url", "") or "source")
+        favicon = r.img(chunk.get("favicon"), cls="cb-favicon", size=16)
+        desc = chunk.get("description")
+        tool = chunk.get("tool")
         items.append(
-            f"<li>{favicon}{r.link(field(chunk, 'url'), title)}"
+            f"<li>{favicon}{r.link(chunk.get('url'), title)}"
             + (f' <span class="cb-desc">— {r.esc(desc)}</span>' if desc else "")
             + (f' <span class="cb-via">via {r.esc(tool)}</span>' if tool else "")
             + "</li>"
@@ -484,17 +556,17 @@ def _sources_html(cites: _Citations) -> str:
     return f'<ol class="cb-sources">{"".join(items)}</ol>'
 
 
-def _footer_html(response: Any, entries: list[Any], kinds: list[str]) -> str:
+def _footer_html(doc: _Reading) -> str:
     spans = []
+    response = doc.response
     conversation_id = field(response, "conversation_id")
     if conversation_id:
         spans.append(f"conversation <code>{r.esc(conversation_id)}</code>")
-    who = _who(entries, kinds)
+    who = doc.who()
     if who:
         spans.append(r.esc(who))
-    usage = field(response, "usage")
-    if usage is not None:
-        prompt, completion, total, connector_tokens, counts = _usage_numbers(usage)
+    if doc.usage is not None:
+        prompt, completion, total, connector_tokens, counts = _usage_numbers(doc.usage)
         spans.append(f"{r.esc(total)} tokens ({r.esc(prompt)} prompt + {r.esc(completion)} completion)")
         if connector_tokens is not None or counts:
             detail = " (" + ", ".join(f"{r.esc(k)}: {r.esc(v)}" for k, v in counts) + ")" if counts else ""
@@ -506,28 +578,24 @@ def _footer_html(response: Any, entries: list[Any], kinds: list[str]) -> str:
     return '<div class="cb-foot">' + "".join(f"<span>{s}</span>" for s in spans) + "</div>" if spans else ""
 
 
-def _html(response: Any, entries: list[Any], running: frozenset[int], status: str | None, error: Any) -> str:
-    cites = _Citations()
-    usage = field(response, "usage")
-    kinds = [kind(e) for e in entries]
-    names = _agent_names(entries, kinds)
-    agent_ids = [field(e, "agent_id") for e in entries]
-    agents = {str(a) for a in agent_ids if a}
+def _html(doc: _Reading) -> str:
+    names = doc.names
+    agent_ids = [f.get("agent_id") for f in doc.fields]
+    several = len({str(a) for a in agent_ids if a}) > 1
+    running = doc.running
     body = []
-    if status:
-        body.append(f'<div class="cb-live">{r.esc(status)}</div>')
-    for i, (entry, t, agent) in enumerate(zip(entries, kinds, agent_ids, strict=True)):
-        who = None
-        if len(agents) > 1 and agent:
-            who = names.get(str(agent), str(agent))
-        body.append(_entry_html(entry, t, usage, i in running, cites, who))
-    if error is not None:
+    if doc.status:
+        body.append(f'<div class="cb-live">{r.esc(doc.status)}</div>')
+    for i, (entry, fields, t, agent) in enumerate(zip(doc.entries, doc.fields, doc.kinds, agent_ids, strict=True)):
+        who = names.get(str(agent), str(agent)) if several and agent else None
+        body.append(_entry_html(entry, fields, t, doc, i in running, who))
+    if doc.error is not None:
         body.append(
-            f'<div class="cb-banner"><b>stream error {r.esc(field(error, "code", "?"))}</b>: '
-            f"{r.esc(field(error, 'message', ''))}</div>"
+            f'<div class="cb-banner"><b>stream error {r.esc(field(doc.error, "code", "?"))}</b>: '
+            f"{r.esc(field(doc.error, 'message', ''))}</div>"
         )
-    body.append(_sources_html(cites))
-    body.append(_footer_html(response, entries, kinds))
+    body.append(_sources_html(doc.cites))
+    body.append(_footer_html(doc))
     return f'<div class="cb-resp"><style>{r.CSS}</style>{"".join(body)}</div>'
 
 
@@ -540,15 +608,12 @@ def render_text(response: Any, *, running: Iterable[int] = (), status: str | Non
     ``running`` (indexes of entries still in progress), ``status`` (a live
     status line) and ``error`` (a stream's error event) serve ``display_stream``.
     """
-    response = _coerce(response)
-    entries = entries_of(response)
-    return _text(response, entries, frozenset(running), status, error)
+    return _text(_Reading(_coerce(response), frozenset(running), status, error))
 
 
 def render_html(response: Any, *, running: Iterable[int] = (), status: str | None = None, error: Any = None) -> str:
     """The text/html form of a response: self-contained, scoped CSS, no external assets."""
-    response = _coerce(response)
-    return _html(response, entries_of(response), frozenset(running), status, error)
+    return _html(_Reading(_coerce(response), frozenset(running), status, error))
 
 
 def _ipython() -> Any:
@@ -581,16 +646,19 @@ class RenderedResponse:
         self._html: str | None = None
         self._shown_in: int | None = None
 
+    def _reading(self) -> _Reading:
+        return _Reading(self.response, self._running, self._status, self.error)
+
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = render_text(self.response, running=self._running, status=self._status, error=self.error)
+            self._text = _text(self._reading())
         return self._text
 
     @property
     def html(self) -> str:
         if self._html is None:
-            self._html = render_html(self.response, running=self._running, status=self._status, error=self.error)
+            self._html = _html(self._reading())
         return self._html
 
     @property
@@ -612,6 +680,9 @@ class RenderedResponse:
         return f"<RenderedResponse: {len(self.outputs)} outputs>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        if self._text is None and self._html is None:  # both forms from one reading of the response
+            doc = self._reading()
+            self._text, self._html = _text(doc), _html(doc)
         return r.mimebundle(self.text, self.html, include, exclude)
 
     def display_metadata(self) -> dict[str, Any]:

@@ -138,36 +138,55 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_asci
 _QUOTE = json.encoder.encode_basestring  # the same, for a str
 # Exactly these types are their own plain() view: the formatter skips the call for them.
 _JSON_TYPES = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
-_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+_INF = float("inf")
+_SCALARS = {str: _QUOTE, int: int.__repr__, bool: lambda b: "true" if b else "false", type(None): lambda _: "null"}
 
 
-def _dumps_alike(value: Any, max_depth: int, max_nodes: int) -> bool:
-    """Whether ``json.dumps`` lays ``value`` out exactly as :func:`format_json` does: plain dicts with str keys,
-    lists, tuples and JSON scalars only, no non-empty container at ``max_depth`` or deeper, few enough nodes."""
-    stack = [(value, 0)]
-    nodes = 0
-    while stack:
-        v, depth = stack.pop()
-        t = type(v)
+class _NotPlain(Exception):
+    """Raised by :func:`_layout` for a value that only the careful formatter lays out right."""
+
+
+def _layout(v: Any, pad: str, depth: int, step: str, sep: str, max_depth: int, left: list[int]) -> str:
+    """What :func:`format_json` writes for ``v`` when nothing in it is cut: plain JSON types only, no non-empty
+    container at ``max_depth`` or deeper, at most ``left[0]`` items in all. Else raises :class:`_NotPlain`."""
+    t = type(v)
+    scalar = _SCALARS.get(t)
+    if scalar is not None:
+        return scalar(v)
+    if t is dict or t is list or t is tuple:
+        if not v:
+            return "{}" if t is dict else "[]"
+        if depth >= max_depth or len(v) > left[0]:
+            raise _NotPlain
+        left[0] -= len(v)
+        inner = pad + step
+        depth += 1
+        one = _SCALARS  # items that are scalars are laid out here, without a call
         if t is dict:
-            if v:
-                if depth >= max_depth:
-                    return False
-                for k, item in v.items():
-                    if type(k) is not str:
-                        return False
-                    stack.append((item, depth + 1))
-        elif t is list or t is tuple:
-            if v:
-                if depth >= max_depth:
-                    return False
-                stack.extend((item, depth + 1) for item in v)
-        elif t not in _JSON_SCALARS:
-            return False
-        nodes += 1
-        if nodes > max_nodes:
-            return False
-    return True
+            return "{" + sep.join([
+                inner + _QUOTE(str(k)) + ": "
+                + (one[type(x)](x) if type(x) in one else _layout(x, inner, depth, step, sep, max_depth, left))
+                for k, x in v.items()
+            ]) + pad + "}"
+        return "[" + sep.join([
+            inner + (one[type(x)](x) if type(x) in one else _layout(x, inner, depth, step, sep, max_depth, left))
+            for x in v
+        ]) + pad + "]"
+    if t is float:
+        return float.__repr__(v) if -_INF < v < _INF else _ENCODER.encode(v)  # NaN and infinities as json writes them
+    raise _NotPlain
+
+
+def _fast_json(value: Any, indent: int | None, max_depth: int, max_chars: int) -> tuple[str, bool] | None:
+    """:func:`format_json` for the usual value, which nothing cuts but the end; None for the others."""
+    try:
+        if indent is None:
+            text = _layout(value, "", 0, "", ", ", max_depth, [max_chars])
+        else:
+            text = _layout(value, "\n", 0, " " * indent, ",", max_depth, [max_chars])
+    except _NotPlain:
+        return None
+    return (text, True) if len(text) <= max_chars else (text[:max_chars] + "…", False)
 
 
 def format_json(
@@ -179,13 +198,9 @@ def format_json(
     Containers deeper than ``max_depth`` become ``{…N}`` / ``[…N]``. Keys keep
     their order, so the output is as deterministic as the input.
     """
-    if indent is None and _dumps_alike(value, max_depth, max_chars):  # json's C encoder: the same text, cut alike
-        try:
-            text = json.dumps(value, ensure_ascii=False)
-        except ValueError:
-            pass
-        else:
-            return (text, True) if len(text) <= max_chars else (text[:max_chars] + "…", False)
+    fast = _fast_json(value, indent, max_depth, max_chars)
+    if fast is not None:
+        return fast
     out: list[str] = []
     left = max_chars
     cut = False
@@ -259,9 +274,9 @@ def format_json(
     return "".join(out), not cut
 
 
-def one_line(value: Any, limit: int = LINE_CHARS) -> str:
-    """A short one-line form of a JSON string or value, for text/plain."""
-    parsed, ok = parse_json(value)
+def one_line(value: Any, limit: int = LINE_CHARS, *, parsed: tuple[Any, bool] | None = None) -> str:
+    """A short one-line form of a JSON string or value, for text/plain (``parsed``: its parse_json, if known)."""
+    parsed, ok = parse_json(value) if parsed is None else parsed
     if ok:
         text, _ = format_json(parsed, indent=None, max_depth=6, max_chars=limit)
     else:
@@ -271,9 +286,10 @@ def one_line(value: Any, limit: int = LINE_CHARS) -> str:
     return text
 
 
-def json_block(value: Any, *, cls: str = "cb-json") -> str:
-    """A ``<pre>`` with pretty JSON; long or deep values get a ``<details>`` "show all"."""
-    parsed, ok = parse_json(value)
+def json_block(value: Any, *, cls: str = "cb-json", parsed: tuple[Any, bool] | None = None) -> str:
+    """A ``<pre>`` with pretty JSON; long or deep values get a ``<details>`` "show all" (``parsed``: the value's
+    parse_json, if known)."""
+    parsed, ok = parse_json(value) if parsed is None else parsed
     if not ok:  # not JSON: show the text as-is, bounded
         text = str(parsed)
         if len(text) <= JSON_PREVIEW_CHARS:
@@ -342,7 +358,7 @@ def _link(match: re.Match[str]) -> str:
 
 def strip_markers(text: str) -> str:
     """Remove citation-marker characters from model text so it cannot forge citations."""
-    return _MARKS.sub("", text)
+    return _MARKS.sub("", text) if MARK_OPEN in text or MARK_CLOSE in text else text
 
 
 def _cut_point(src: str, limit: int) -> int:

@@ -486,6 +486,41 @@ def test_deeply_nested_arguments_do_not_recurse_and_are_folded():
     assert render_text(resp)  # text form survives too
 
 
+def _random_json(rng, depth: int = 0):
+    pick = rng.randrange(10 if depth < 7 else 6)
+    if pick == 0:
+        return rng.choice([None, True, False, 0, -7, 10**30, 1.5, -0.0, 1e300, float("nan"), float("inf")])
+    if pick in (1, 2, 3):
+        return "".join(rng.choice('ab "\\\n\x01é\u2028😀<>') for _ in range(rng.randrange(6)))
+    if pick in (4, 5):
+        return rng.randrange(-1000, 1000)
+    if pick in (6, 7):
+        return {rng.choice(["k", "é", 'q"', 1, True]): _random_json(rng, depth + 1) for _ in range(rng.randrange(5))}
+    items = [_random_json(rng, depth + 1) for _ in range(rng.randrange(6))]
+    return tuple(items) if pick == 8 else items
+
+
+@pytest.mark.parametrize("indent", [None, 2, 4])
+def test_json_layout_is_the_same_on_the_fast_path_and_the_careful_one(indent, monkeypatch):
+    import random
+
+    rng = random.Random(9)
+    values = [_random_json(rng) for _ in range(400)] + [{"a": {"b": {"c": {"d": {"e": [1]}}}}}, list(range(300))]
+    limits = [(depth, chars) for depth in (1, 3, 6, 40) for chars in (0, 5, 60, 240, 100_000)]
+    fast = [_render.format_json(v, indent=indent, max_depth=d, max_chars=c) for v in values for d, c in limits]
+
+    def careful_only(*args):
+        raise _render._NotPlain
+
+    monkeypatch.setattr(_render, "_layout", careful_only)
+    careful = [_render.format_json(v, indent=indent, max_depth=d, max_chars=c) for v in values for d, c in limits]
+    assert fast == careful
+    assert sum(complete for _, complete in fast) > len(fast) // 4  # many laid out whole, many cut
+    assert sum(not complete for _, complete in fast) > len(fast) // 4
+    plain = {"query": "q é", "n": [1, 2.5, None, True], "o": {}}
+    assert _render.format_json(plain, indent=indent)[0] == json.dumps(plain, indent=indent, ensure_ascii=False)
+
+
 # ----------------------------------------------------------- display behaviour
 
 
