@@ -2,14 +2,18 @@
 
 A cassette is a YAML file a person can read and diff. Each interaction keeps the
 request (method, URL, JSON body) and the response (status, JSON body, or the
-server-sent events of a stream, one event per item). vcrpy holds the cassette in
-memory and does the bookkeeping; this module supplies vcrpy's extension points:
+server-sent events of a stream, one event per item).
+
+Replay reads cassettes itself (``load_recordings``), so a kernel that replays
+never imports vcrpy, whose import pulls in requests, httpx and tornado (0.15 to
+0.3 s in every recipe's kernel). Record mode hands the bookkeeping to vcrpy
+(``open_cassette``), and this module supplies its extension points:
 
 - ``serializer``: the structured YAML format above;
 - ``persister``: atomic writes (temporary file, then rename) with a header
   (recipe, SDK version, date, provenance);
 - ``MATCH_ON``: method, path, query and JSON body compared as parsed JSON;
-  headers never take part;
+  headers never take part (replay matches with the same functions);
 - ``scrub_request`` / ``scrub_response``: secrets are replaced before anything
   is written.
 
@@ -18,6 +22,7 @@ The whole policy lives here, in one place.
 
 from __future__ import annotations
 
+import collections
 import copy
 import datetime as _dt
 import difflib
@@ -27,16 +32,13 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 import yaml
-from vcr import matchers as vcr_matchers
-from vcr.cassette import Cassette
-from vcr.persisters.filesystem import CassetteNotFoundError
-from vcr.record_mode import RecordMode
-from vcr.request import Request
-from vcr.serialize import deserialize, serialize
+
+if TYPE_CHECKING:
+    from vcr.cassette import Cassette
 
 BUNDLED_DIR = Path(__file__).parent / "cassettes"
 SUFFIX = ".yaml"
@@ -77,6 +79,35 @@ def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool) -> Path:
             "with mode='record'."
         )
     return path
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class Request:
+    """An HTTP request as a cassette keeps it: method, URI, body (bytes) and headers.
+
+    Replay builds these. Record mode gets vcrpy's ``Request`` instead, which has
+    the same attributes (``path`` and ``query`` computed as here), and every
+    function of this module takes either.
+    """
+
+    def __init__(self, method: str, uri: str, body: bytes | str | None, headers: dict | None = None):
+        self.method = method
+        self.uri = uri
+        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        self.headers = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (headers or {}).items()}
+
+    @property
+    def path(self) -> str:
+        return urlparse(self.uri).path
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        return sorted(parse_qsl(urlparse(self.uri).query))
+
+    def __repr__(self) -> str:
+        return f"<Request ({self.method}) {self.uri}>"
 
 
 # --------------------------------------------------------------------------- scrubbing
@@ -133,7 +164,8 @@ def scrub_request(request: Request, secrets: Iterable[str] = ()) -> Request:
             headers[name] = PLACEHOLDER
         elif name.lower() in _KEPT_REQUEST_HEADERS:
             headers[name] = _scrub_text(value, secrets)
-    return Request(request.method, scrub_url(request.uri, secrets), scrub_body(request.body, secrets), headers)
+    # the same class back: vcrpy's own when recording, this module's when replaying
+    return type(request)(request.method, scrub_url(request.uri, secrets), scrub_body(request.body, secrets), headers)
 
 
 def scrub_response(response: dict, secrets: Iterable[str] = ()) -> dict:
@@ -171,14 +203,32 @@ def body_diff(new: Any, recorded: Any, *, max_lines: int = 16) -> str:
     return "\n".join(shown)
 
 
+# Matchers as vcrpy calls them: silent when the two requests agree, AssertionError saying how they differ.
+
+
+def same_method(r1: Request, r2: Request) -> None:
+    if r1.method != r2.method:
+        raise AssertionError(f"{r1.method} != {r2.method}")
+
+
+def same_path(r1: Request, r2: Request) -> None:
+    if (r1.path or "/") != (r2.path or "/"):  # an empty path is "/" (RFC 3986, 6.2.3)
+        raise AssertionError(f"{r1.path} != {r2.path}")
+
+
+def same_query(r1: Request, r2: Request) -> None:
+    if r1.query != r2.query:
+        raise AssertionError(f"{r1.query} != {r2.query}")
+
+
 def json_body(r1: Request, r2: Request) -> None:
-    """vcrpy matcher: bodies equal as parsed JSON (key order and whitespace never matter)."""
+    """Bodies equal as parsed JSON (key order and whitespace never matter)."""
     b1, b2 = parsed_body(r1), parsed_body(r2)
     if b1 != b2:
         raise AssertionError(body_diff(b1, b2))
 
 
-MATCH_ON = (vcr_matchers.method, vcr_matchers.path, vcr_matchers.query, json_body)
+MATCH_ON = (same_method, same_path, same_query, json_body)
 
 
 def match_key(request: Request) -> tuple:
@@ -190,7 +240,12 @@ def match_key(request: Request) -> tuple:
 
 
 def matches(r1: Request, r2: Request) -> bool:
-    return vcr_matchers.requests_match(r1, r2, MATCH_ON)
+    try:
+        for matcher in MATCH_ON:
+            matcher(r1, r2)
+    except AssertionError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- file format
@@ -347,6 +402,9 @@ class persister:
 
     @staticmethod
     def load_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.serialize import deserialize
+
         path = Path(path)
         if not path.is_file():
             raise CassetteNotFoundError()
@@ -354,6 +412,8 @@ class persister:
 
     @staticmethod
     def save_cassette(path: str | os.PathLike[str], cassette_dict: dict, serializer: Any) -> None:
+        from vcr.serialize import serialize
+
         path = Path(path)
         meta = dict(cassette_dict.get("metadata") or {})
         meta.update(recipe=path.stem, sdk=_sdk_version(), date=_dt.date.today().isoformat())
@@ -374,14 +434,43 @@ class persister:
 # --------------------------------------------------------------------------- opening
 
 
-def open_cassette(path: Path, *, record: bool = False, secrets: Iterable[str] = ()) -> Cassette:
-    """Load a cassette for replay (write-protected) or for recording (new exchanges replace old ones)."""
+class Recordings:
+    """A cassette loaded for replay: its interactions, in recorded order, and how often each was played."""
+
+    def __init__(self, path: str | os.PathLike[str], data: list[tuple[Request, dict]], metadata: dict):
+        self.path = str(path)
+        self.data = data
+        self.metadata = metadata
+        self.play_counts: collections.Counter[int] = collections.Counter()
+
+    @property
+    def requests(self) -> list[Request]:
+        return [request for request, _ in self.data]
+
+
+def load_recordings(path: str | os.PathLike[str]) -> Recordings:
+    """Read a cassette for replay (without vcrpy): requests as :class:`Request`, response bodies as bytes."""
+    doc = serializer.deserialize(Path(path).read_text(encoding="utf-8"))
+    data = []
+    for item in doc["interactions"]:
+        response = item["response"]
+        if isinstance(response["body"]["string"], str):
+            response["body"]["string"] = response["body"]["string"].encode("utf-8")
+        data.append((Request(**item["request"]), response))
+    return Recordings(path, data, doc.get("metadata") or {})
+
+
+def open_cassette(path: Path, *, secrets: Iterable[str] = ()) -> Cassette:
+    """Load a cassette for recording with vcrpy: new exchanges replace old ones; secrets never reach the file."""
+    from vcr.cassette import Cassette
+    from vcr.record_mode import RecordMode
+
     secrets = tuple(s for s in secrets if s)
     return Cassette.load(
         path=str(path),
         serializer=serializer,
         persister=persister,
-        record_mode=RecordMode.ALL if record else RecordMode.NONE,
+        record_mode=RecordMode.ALL,
         match_on=MATCH_ON,
         before_record_request=lambda request: scrub_request(request, secrets),
         before_record_response=lambda response: scrub_response(response, secrets),

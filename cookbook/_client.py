@@ -321,13 +321,13 @@ def make_client(
                 "Record mode writes to one cassette: pass cassette='NN_name' (a bundled name) or a file path."
             )
         path = _cassette.resolve(names[0], must_exist=False)
-        transport = RecordTransport(_cassette.open_cassette(path, record=True, secrets=[key or ""]))
+        transport = RecordTransport(_cassette.open_cassette(path, secrets=[key or ""]))
         shown = (str(path),)
     else:
         paths = [_cassette.resolve(n, must_exist=True) for n in names] or [
             _cassette.resolve(n, must_exist=True) for n in _cassette.bundled_names()
         ]
-        transport = ReplayTransport([_cassette.open_cassette(p) for p in paths])
+        transport = ReplayTransport([_cassette.load_recordings(p) for p in paths])
         shown = tuple(p.stem for p in paths)
         key = REPLAY_KEY
 

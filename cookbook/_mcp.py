@@ -734,7 +734,7 @@ def record_mcp_preflight(
 
     _check_arguments(url, timeout)
     path = _cassette.resolve(cassette, must_exist=False)
-    recorder = _cassette.open_cassette(path, record=True, secrets=[v for v in (headers or {}).values() if v])
+    recorder = _cassette.open_cassette(path, secrets=[v for v in (headers or {}).values() if v])
     return _run_sync(lambda: _inspect(url, headers=headers, timeout=timeout, mode="record",
                                       http_transport=_Recording(recorder)))
 

@@ -10,18 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-
-from vcr.cassette import Cassette
-from vcr.request import Request
-from vcr.stubs.httpx_stubs import vcr_handle_async_request, vcr_handle_request
+from typing import TYPE_CHECKING
 
 from . import _cassette
+from ._cassette import Recordings, Request
 from ._errors import ReplayMiss
 from ._http import httpx
 
-
-def _vcr_request(request: httpx.Request) -> Request:
-    return Request(request.method, str(request.url), request.content, dict(request.headers))
+if TYPE_CHECKING:
+    from vcr.cassette import Cassette
 
 
 def _httpx_response(response: dict, request: httpx.Request) -> httpx.Response:
@@ -47,10 +44,10 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     a notebook cell works.
     """
 
-    def __init__(self, cassettes: Sequence[Cassette]):
+    def __init__(self, cassettes: Sequence[Recordings]):
         self.cassettes = tuple(cassettes)
         # Every recording by match key, in cassette then recorded order: a lookup is a dict access.
-        self._index: dict[tuple, list[tuple[Cassette, int]]] = {}
+        self._index: dict[tuple, list[tuple[Recordings, int]]] = {}
         for cassette in self.cassettes:
             for index, (recorded, _) in enumerate(cassette.data):
                 self._index.setdefault(_cassette.match_key(recorded), []).append((cassette, index))
@@ -65,35 +62,31 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         # Scrubbed as recordings are, so a real token matches its placeholder and never shows in a miss.
-        wanted = _cassette.scrub_request(_vcr_request(request))
-        hits = self._index.get(_cassette.match_key(wanted))
-        if hits:
-            unplayed = [(c, i) for c, i in hits if not c.play_counts[i]]
-            if not unplayed:  # all played: start over
-                for cassette, index in hits:
-                    cassette.play_counts[index] = 0
-                unplayed = hits
-            cassette, index = unplayed[0]
-            cassette.play_counts[index] += 1
-            return _httpx_response(cassette.data[index][1], request)
-        # Requests equal only under looser rules than the key's (e.g. 1 == 1.0): vcrpy's own matching.
-        for cassette in self.cassettes:
-            if wanted in cassette:  # a matching recording not played yet
-                return _httpx_response(cassette.play_response(wanted), request)
-        for cassette in self.cassettes:
-            played = [i for i, (recorded, _) in enumerate(cassette.data) if _cassette.matches(wanted, recorded)]
-            if played:
-                for index in played:
-                    cassette.play_counts[index] = 0
-                return _httpx_response(cassette.play_response(wanted), request)
-        raise _miss(wanted, self.cassettes)
+        wanted = _cassette.scrub_request(Request(request.method, str(request.url), request.content,
+                                                 dict(request.headers)))
+        hits = self._index.get(_cassette.match_key(wanted)) or self._equal_by_rules(wanted)
+        if not hits:
+            raise _miss(wanted, self.cassettes)
+        unplayed = [(c, i) for c, i in hits if not c.play_counts[i]]
+        if not unplayed:  # all played: start over
+            for cassette, index in hits:
+                cassette.play_counts[index] = 0
+            unplayed = hits
+        cassette, index = unplayed[0]
+        cassette.play_counts[index] += 1
+        return _httpx_response(cassette.data[index][1], request)
+
+    def _equal_by_rules(self, wanted: Request) -> list[tuple[Recordings, int]]:
+        """Recordings the matching rules accept although their key differs (1 and 1.0 are equal JSON numbers)."""
+        return [(cassette, index) for cassette in self.cassettes
+                for index, (recorded, _) in enumerate(cassette.data) if _cassette.matches(wanted, recorded)]
 
 
-def _names(cassettes: Sequence[Cassette]) -> tuple[str, ...]:
+def _names(cassettes: Sequence[Recordings]) -> tuple[str, ...]:
     return tuple(Path(c.path).stem for c in cassettes)
 
 
-def _miss(wanted: Request, cassettes: Sequence[Cassette]) -> ReplayMiss:
+def _miss(wanted: Request, cassettes: Sequence[Recordings]) -> ReplayMiss:
     body = _cassette.parsed_body(wanted)
     names = _names(cassettes)
     lines = [
@@ -123,7 +116,7 @@ def _indent(text: str, max_lines: int) -> str:
     return "\n".join("  " + line for line in shown)
 
 
-def _nearest(wanted: Request, cassettes: Sequence[Cassette]) -> tuple[str, Request] | None:
+def _nearest(wanted: Request, cassettes: Sequence[Recordings]) -> tuple[str, Request] | None:
     """The recorded request most like ``wanted``: same method and path first, then the smallest diff."""
     body = _cassette.parsed_body(wanted)
     best, best_score = None, None
@@ -136,7 +129,7 @@ def _nearest(wanted: Request, cassettes: Sequence[Cassette]) -> tuple[str, Reque
     return best
 
 
-def _recorded_prompts(path: str, cassettes: Sequence[Cassette]) -> list[str]:
+def _recorded_prompts(path: str, cassettes: Sequence[Recordings]) -> list[str]:
     prompts: list[str] = []
     for cassette in cassettes:
         for recorded in cassette.requests:
@@ -165,6 +158,8 @@ class RecordTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.cassette = cassette
         self._sync_real = sync or httpx.HTTPTransport(retries=0)
         self._async_real = async_ or httpx.AsyncHTTPTransport(retries=0)
+        from vcr.stubs.httpx_stubs import vcr_handle_async_request, vcr_handle_request
+
         self._sync = vcr_handle_request(cassette, type(self._sync_real).handle_request, httpx)
         self._async = vcr_handle_async_request(cassette, type(self._async_real).handle_async_request, httpx)
 

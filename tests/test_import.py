@@ -54,3 +54,23 @@ def test_client_beta_gives_the_sdks_own_resources(no_network, clean_env):
         assert resource.sdk_configuration is client.sdk_configuration and resource.parent_ref is client
         assert getattr(client.beta, name) is resource  # made once
     assert {"conversations", "agents", "connectors", "libraries", "observability"} <= set(dir(client.beta))
+
+
+def test_replay_never_imports_vcrpy_and_record_mode_does(tmp_path):
+    # vcrpy's import pulls in requests, httpx and tornado: a replaying kernel does without it
+    code = (
+        "import sys\n"
+        "from cookbook import make_client, inspect_mcp_server_sync\n"
+        "client = make_client('replay', cassette='03_custom_connector')\n"
+        "inspect_mcp_server_sync('https://mcp.deepwiki.com/mcp', client=client)\n"
+        "replayed = make_client('replay', cassette='01_hello_world')\n"
+        "replayed.beta.conversations.start(model='mistral-small-latest',\n"
+        "                                  inputs=[{'role': 'user', 'content': 'What is the capital of France?'}])\n"
+        "print(len(replayed.cookbook.sent), 'vcr' in sys.modules)\n"
+        "make_client('record', cassette=sys.argv[1], api_key='x' * 32)\n"
+        "print('vcr' in sys.modules)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "new.yaml")], capture_output=True,
+                            text=True, env=env)
+    assert result.stdout.splitlines() == ["1 False", "True"], result.stdout + result.stderr

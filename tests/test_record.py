@@ -116,7 +116,7 @@ def test_rerecording_replaces_matching_exchanges_and_keeps_the_others(fake_api, 
 
 def test_record_transport_writes_after_every_exchange(fake_api, clean_env, tmp_path):
     path = tmp_path / "03_each.yaml"
-    transport = RecordTransport(_cassette.open_cassette(path, record=True))
+    transport = RecordTransport(_cassette.open_cassette(path))
     with httpx.Client(transport=transport) as raw:
         raw.get(f"{fake_api.url}/v1/connectors")
         assert len(yaml.safe_load(path.read_text())["interactions"]) == 1

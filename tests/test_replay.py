@@ -156,7 +156,7 @@ def test_every_bundled_cassette_has_prompts():
 
 
 def test_a_body_equal_only_as_parsed_json_still_matches(tmp_path, no_network, clean_env):
-    """The fast lookup key is exact; 1 and 1.0 are equal JSON numbers and still match, through vcrpy's rules."""
+    """The fast lookup key is exact; 1 and 1.0 are equal JSON numbers and still match, through the matching rules."""
     body = _request("Numbers?", completion_args={"temperature": 1})
     client = make_client("replay", cassette=write_cassette(tmp_path / "n.yaml", [
         _interaction(body, conversation_response("Matched."))]))
