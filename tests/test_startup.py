@@ -28,7 +28,7 @@ def _python(code: str) -> dict:
 CHECK = """
 import json, sys
 SETUP
-import papermill, nbformat  # what the command imports: nbformat brings jsonschema
+import nbformat  # papermill and nbconvert import it; it brings jsonschema
 built_at_import = GRAMMAR in sys.modules
 from jsonschema import Draft202012Validator
 checker = Draft202012Validator.FORMAT_CHECKER
