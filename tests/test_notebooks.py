@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from executions import JAPAN
 from recipes import BY_SLUG
 
 # What the executed notebook must show, per recipe: for its default prompt, then for its alternative prompt.
@@ -57,15 +58,23 @@ def executed(notebook_runs) -> dict[tuple[str, str], tuple[str, str | None]]:
     for an unrecorded one.
 
     The default prompts' notebooks are those of the full ``cookbook run`` (papermill, every recipe, its defaults,
-    ``mode="replay"``) that tests/test_cli.py checks; the others are papermill runs of their own (tests/executions.py).
+    ``mode="replay"``) that tests/test_cli.py checks, and 01's alternative prompt is that of its "japan" run; the
+    others are papermill runs of their own (tests/executions.py).
     """
     runs = {(slug, variant): (path, error) for slug, variant, path, error in notebook_runs["papermill"]}
-    full = Path(notebook_runs["cli"]["parallel"]["out"])
-    results = {item["recipe"]: item for item in json.loads((full / "summary.json").read_text())["results"]}
-    for slug in SHOWS:
+
+    def from_command(run: str, slug: str, variant: str) -> None:
+        out = Path(notebook_runs["cli"][run]["out"])
+        results = {item["recipe"]: item for item in json.loads((out / "summary.json").read_text())["results"]}
         item = results[slug]
         error = f"{item['error']['name']}: {item['error']['message']}" if item["error"] else None
-        runs[(slug, "default")] = (str(full / f"{slug}.ipynb"), error)
+        runs[(slug, variant)] = (str(out / f"{slug}.ipynb"), error)
+
+    for slug in SHOWS:
+        from_command("parallel", slug, "default")
+    from_command("japan", JAPAN, "alternative")
+    assert set(runs) == {(slug, variant) for slug in SHOWS for variant in ("default", "alternative")} | {
+        (JAPAN, "unrecorded")}
     return runs
 
 
