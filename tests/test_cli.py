@@ -190,14 +190,22 @@ def _hrefs(page: str) -> list[str]:
         (["run", "--jobs", "0"], {}, ["--jobs"]),
     ],
 )
-def test_usage_errors_exit_2_before_anything_runs(tmp_path, args, env, says):
+def test_usage_errors_exit_2_before_anything_runs(tmp_path, monkeypatch, capsys, args, env, says):
+    # in this process (the command's main, as the console script calls it); test_out_must_not_be_the_notebooks_folder
+    # checks the same path through a real `python -m cookbook`
+    monkeypatch.chdir(tmp_path)
+    for name in ("MISTRAL_API_KEY", "COOKBOOK_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     out = tmp_path / "out"
-    result = cli(*args, "--out", str(out), cwd=tmp_path, **env)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.startswith("cookbook run: error: ")
+    code = _cli.main([*args, "--out", str(out)])
+    stdout, stderr = capsys.readouterr()
+    assert code == 2, stdout + stderr
+    assert stderr.startswith("cookbook run: error: ")
     for text in says:
-        assert text in result.stderr
-    assert not out.exists() and result.stdout == ""  # no output folder, not even the "Running" line
+        assert text in stderr
+    assert not out.exists() and stdout == ""  # no output folder, not even the "Running" line
 
 
 def test_out_must_not_be_the_notebooks_folder(tmp_path):
