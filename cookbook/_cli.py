@@ -319,19 +319,18 @@ def _register_engine() -> str:
             if not self.in_cell_hook:
                 super().save(**kwargs)
 
-        def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        def without_saving(self, hook: Any, *args: Any, **kwargs: Any) -> None:
             self.in_cell_hook = True
             try:
-                super().cell_start(cell, cell_index, **kwargs)
+                hook(*args, **kwargs)
             finally:
                 self.in_cell_hook = False
 
+        def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+            self.without_saving(super().cell_start, cell, cell_index, **kwargs)
+
         def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-            self.in_cell_hook = True
-            try:
-                super().cell_complete(cell, cell_index, **kwargs)
-            finally:
-                self.in_cell_hook = False
+            self.without_saving(super().cell_complete, cell, cell_index, **kwargs)
 
     class CookbookEngine(NBClientEngine):
         @classmethod
