@@ -151,7 +151,27 @@ def _chunk_text(chunk: Any) -> str:
     if isinstance(chunk, dict):  # a chunk the SDK did not parse
         text = chunk.get("text")
         return text if isinstance(text, str) else r.one_line(chunk, limit=10_000)
+    cls = type(chunk)
+    textless = _TEXTLESS.get(cls)
+    if textless is None:
+        textless = _TEXTLESS[cls] = _textless(cls)
+    if textless and "text" not in chunk.__dict__:  # hasattr would say False, slowly (pydantic raises inside)
+        return str(chunk)
     return chunk.text if hasattr(chunk, "text") else str(chunk)
+
+
+_TEXTLESS: dict[type, bool] = {}
+
+
+def _textless(cls: type) -> bool:
+    """Whether an instance of ``cls`` has a ``text`` attribute only if its ``__dict__`` holds one: a pydantic model
+    without such a field, class attribute, private attribute, extra fields or ``__getattr__`` of its own."""
+    base = next((c for c in cls.__mro__ if c.__name__ == "BaseModel" and c.__module__ == "pydantic.main"), None)
+    if base is None or hasattr(cls, "text") or getattr(cls, "__getattr__", None) is not base.__getattr__:
+        return False
+    fields = getattr(cls, "model_fields", {})
+    config = getattr(cls, "model_config", {}) or {}
+    return "text" not in fields and "text" not in (cls.__private_attributes__ or {}) and config.get("extra") != "allow"
 
 
 # ------------------------------------------------------------------- tool naming
@@ -269,6 +289,8 @@ class _Reading:
         self.usage = field(response, "usage")
         self.only_connector = _only_connector(self.usage)
         self.names: dict[str, str] = {}  # agent id -> name, from handoffs
+        self.json = r.JsonMemo()
+        self._producers: list[tuple[Any, Any]] | None = None
         self.cites = _Citations()
         for fields, t in zip(self.fields, self.kinds, strict=True):
             if t == "agent.handoff":
@@ -286,19 +308,25 @@ class _Reading:
         With ``agent_ids=False`` (text/plain) an agent shows only when its name is
         known, since agent ids change from run to run.
         """
+        if self._producers is None:  # (agent, model) pairs, each once, in order
+            pairs = [(f.get("agent_id") or None, f.get("model") or None) for f in self.fields]
+            try:
+                unique = list(dict.fromkeys(pairs))
+            except TypeError:  # an id or a model that is not hashable
+                unique = pairs
+            self._producers = list(dict.fromkeys([(a if a is None else str(a), m if m is None else str(m))
+                                                  for a, m in unique]))
         seen: dict[str, None] = {}
         names = self.names
-        for fields in self.fields:
-            agent = fields.get("agent_id")
+        for agent, model in self._producers:
             if agent:
-                label = names.get(str(agent))
+                label = names.get(agent)
                 if label is None and agent_ids:
-                    label = str(agent)
+                    label = agent
                 if label:
                     seen[f"agent {label}"] = None
-            model = fields.get("model")
             if model:
-                seen[str(model)] = None
+                seen[model] = None
         return ", ".join(seen)
 
 
@@ -331,12 +359,14 @@ def _entry_line(entry: Any, fields: Any, t: str, doc: _Reading, running: bool) -
     if t == "tool.execution":
         tkind, connector, tool = _tool_identity(fields, doc.only_connector)
         label = "[tool]" if tkind == "builtin" else f"[connector {connector}]" if connector else "[connector tool]"
-        args = r.one_line(_val(fields, "arguments", ""))
+        args = _val(fields, "arguments", "")
+        args = r.one_line(args, memo=doc.json)
         args = "" if args == "{}" else args
         failed = " (error)" if _tool_failed(fields) else ""
         return f"{label} {tool}" + (f" {args}" if args else "") + failed + state
     if t == "function.call":
-        args = r.one_line(_val(fields, "arguments", ""))
+        args = _val(fields, "arguments", "")
+        args = r.one_line(args, memo=doc.json)
         status = fields.get("confirmation_status")
         note = f" ({status} confirmation)" if status else ""
         return f"[function] {_val(fields, 'name', '?')}" + (f" {args}" if args else "") + note + state
@@ -379,7 +409,7 @@ def _text(doc: _Reading) -> str:
 # --------------------------------------------------------------------- HTML form
 
 
-def _md_with_citations(src: str, cites: _Citations, numbers: list[int]) -> str:
+def _md_with_citations(src: str, cites: _Citations, numbers: dict[int, None]) -> str:
     html = r.markdown(src)
     if r.MARK_OPEN in html:
         for n in numbers:
@@ -395,14 +425,7 @@ def _content_html(content: Any, cites: _Citations) -> str:
         return r.markdown(r.strip_markers(content))
     parts: list[str] = []
     buf: list[str] = []
-    numbers: list[int] = []
-
-    def flush() -> None:
-        if buf:
-            parts.append(_md_with_citations("".join(buf), cites, list(dict.fromkeys(numbers))))
-            buf.clear()
-            numbers.clear()
-
+    numbers: dict[int, None] = {}  # the citations in buf, in order
     for chunk in content:
         if isinstance(chunk, str):
             buf.append(r.strip_markers(chunk))
@@ -413,15 +436,21 @@ def _content_html(content: Any, cites: _Citations) -> str:
             buf.append(r.strip_markers(str(_val(items, "text", ""))))
         elif t == "tool_reference":
             n = cites.add(chunk, items)
-            numbers.append(n)
-            last_line = "".join(buf).rsplit("\n", 1)[-1].lstrip() if buf else ""
-            # a marker glued to a closing code fence would turn the fence into text
-            gap = "\n" if last_line.startswith(("```", "~~~")) else ""
+            numbers[n] = None
+            gap = ""
+            if buf:  # a marker glued to a closing code fence would turn the fence into text
+                last = buf[-1]
+                line = (last if "\n" in last else "".join(buf)).rpartition("\n")[2]
+                if line.lstrip().startswith(("```", "~~~")):
+                    gap = "\n"
             buf.append(f"{gap}{r.MARK_OPEN}{n}{r.MARK_CLOSE}")
         else:
-            flush()
+            if buf:
+                parts.append(_md_with_citations("".join(buf), cites, numbers))
+                buf, numbers = [], {}
             parts.append(_chunk_html(chunk, view(chunk), t, cites))
-    flush()
+    if buf:
+        parts.append(_md_with_citations("".join(buf), cites, numbers))
     return "".join(parts)
 
 
@@ -476,8 +505,8 @@ def _state_html(running: bool, failed: bool = False, note: str | None = None) ->
     return out
 
 
-def _tool_html(fields: Any, only_connector: str | None, running: bool) -> str:
-    tkind, connector, tool = _tool_identity(fields, only_connector)
+def _tool_html(fields: Any, doc: _Reading, running: bool) -> str:
+    tkind, connector, tool = _tool_identity(fields, doc.only_connector)
     failed = _tool_failed(fields)
     if tkind == "builtin":
         head = f'<span class="cb-badge">built-in</span><code>{r.esc(tool)}</code>'
@@ -485,7 +514,7 @@ def _tool_html(fields: Any, only_connector: str | None, running: bool) -> str:
         owner = f"<b>{r.esc(connector)}</b> › " if connector else ""
         head = f'<span class="cb-badge">connector</span>{owner}<code>{r.esc(tool)}</code>'
     args = _val(fields, "arguments", "")
-    body = r.json_block(args) if args not in ("", "{}", {}) else ""
+    body = r.json_block(args, memo=doc.json) if args not in ("", "{}", {}) else ""
     info = fields.get("info")
     if isinstance(info, dict) and info:
         if "code" in info or "code_output" in info:  # code_interpreter
@@ -507,7 +536,7 @@ def _entry_html(entry: Any, fields: Any, t: str, doc: _Reading, running: bool, w
         body = _content_html(fields.get("content") or None, doc.cites)
         return f'<div class="cb-msg">{label}<div class="cb-md">{body}</div></div>'
     if t == "tool.execution":
-        return _tool_html(fields, doc.only_connector, running)
+        return _tool_html(fields, doc, running)
     if t == "function.call":
         status = fields.get("confirmation_status")
         note = f"{status} confirmation" if status else None
@@ -515,7 +544,7 @@ def _entry_html(entry: Any, fields: Any, t: str, doc: _Reading, running: bool, w
         return (
             f'<div class="cb-step cb-step--function"><span class="cb-badge">function</span>'
             f"<code>{r.esc(_val(fields, 'name', '?'))}</code>{_state_html(running, note=note)}"
-            f"{r.json_block(args) if args not in ('', {}) else ''}</div>"
+            f"{r.json_block(args, memo=doc.json) if args not in ('', {}) else ''}</div>"
         )
     if t == "agent.handoff":
         before = fields.get("previous_agent_name") or _val(fields, "previous_agent_id", "?")
@@ -583,7 +612,7 @@ def _html(doc: _Reading) -> str:
     agent_ids = [f.get("agent_id") for f in doc.fields]
     several = len({str(a) for a in agent_ids if a}) > 1
     running = doc.running
-    body = []
+    body = ['<div class="cb-resp"><style>', r.CSS, "</style>"]  # one join makes the whole page: it is large
     if doc.status:
         body.append(f'<div class="cb-live">{r.esc(doc.status)}</div>')
     for i, (entry, fields, t, agent) in enumerate(zip(doc.entries, doc.fields, doc.kinds, agent_ids, strict=True)):
@@ -596,7 +625,8 @@ def _html(doc: _Reading) -> str:
         )
     body.append(_sources_html(doc.cites))
     body.append(_footer_html(doc))
-    return f'<div class="cb-resp"><style>{r.CSS}</style>{"".join(body)}</div>'
+    body.append("</div>")
+    return "".join(body)
 
 
 # ------------------------------------------------------------------- public API
@@ -682,7 +712,8 @@ class RenderedResponse:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         if self._text is None and self._html is None:  # both forms from one reading of the response
             doc = self._reading()
-            self._text, self._html = _text(doc), _html(doc)
+            self._html = _html(doc)  # first: the text's one-line JSON comes from the HTML's blocks
+            self._text = _text(doc)
         return r.mimebundle(self.text, self.html, include, exclude)
 
     def display_metadata(self) -> dict[str, Any]:

@@ -128,10 +128,14 @@ def parse_json(text: Any) -> tuple[Any, bool]:
     stripped = text.strip()
     if not stripped or stripped[0] not in "{[":
         return text, False
-    try:
-        return json.loads(stripped), True
-    except (ValueError, RecursionError):
+    try:  # json.loads(stripped), without its wrapper: nothing needs skipping around a stripped document
+        value, end = _SCAN(stripped, 0)
+    except (StopIteration, ValueError, RecursionError):
         return text, False
+    return (value, True) if end == len(stripped) else (text, False)
+
+
+_SCAN = json.JSONDecoder().scan_once
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_ascii=False), without making one per call
@@ -139,51 +143,57 @@ _QUOTE = json.encoder.encode_basestring  # the same, for a str
 # Exactly these types are their own plain() view: the formatter skips the call for them.
 _JSON_TYPES = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
 _INF = float("inf")
-_SCALARS = {str: _QUOTE, int: int.__repr__, bool: lambda b: "true" if b else "false", type(None): lambda _: "null"}
+_SCALARS = {str: _QUOTE, int: int.__repr__, bool: {True: "true", False: "false"}.__getitem__,
+            type(None): lambda _: "null"}.get
 
 
 class _NotPlain(Exception):
     """Raised by :func:`_layout` for a value that only the careful formatter lays out right."""
 
 
-def _layout(v: Any, pad: str, depth: int, step: str, sep: str, max_depth: int, left: list[int]) -> str:
+def _layout(v: Any, depth: int, pads: tuple[str, ...], sep: str, max_depth: int, left: list[int]) -> str:
     """What :func:`format_json` writes for ``v`` when nothing in it is cut: plain JSON types only, no non-empty
-    container at ``max_depth`` or deeper, at most ``left[0]`` items in all. Else raises :class:`_NotPlain`."""
+    container at ``max_depth`` or deeper, at most ``left[0]`` items in all. Else raises :class:`_NotPlain`.
+    ``pads[d]`` starts a line at depth ``d`` (empty on one line)."""
     t = type(v)
-    scalar = _SCALARS.get(t)
+    scalar = _SCALARS(t)
     if scalar is not None:
         return scalar(v)
-    if t is dict or t is list or t is tuple:
-        if not v:
-            return "{}" if t is dict else "[]"
-        if depth >= max_depth or len(v) > left[0]:
-            raise _NotPlain
-        left[0] -= len(v)
-        inner = pad + step
-        depth += 1
-        one = _SCALARS  # items that are scalars are laid out here, without a call
-        if t is dict:
-            return "{" + sep.join([
-                inner + _QUOTE(str(k)) + ": "
-                + (one[type(x)](x) if type(x) in one else _layout(x, inner, depth, step, sep, max_depth, left))
-                for k, x in v.items()
-            ]) + pad + "}"
-        return "[" + sep.join([
-            inner + (one[type(x)](x) if type(x) in one else _layout(x, inner, depth, step, sep, max_depth, left))
-            for x in v
-        ]) + pad + "]"
     if t is float:
         return float.__repr__(v) if -_INF < v < _INF else _ENCODER.encode(v)  # NaN and infinities as json writes them
-    raise _NotPlain
+    if t is not dict and t is not list and t is not tuple:
+        raise _NotPlain
+    if not v:
+        return "{}" if t is dict else "[]"
+    if depth >= max_depth or len(v) > left[0]:
+        raise _NotPlain
+    left[0] -= len(v)
+    depth += 1
+    inner = pads[depth]
+    parts = []
+    add = parts.append
+    if t is dict:
+        for k, x in v.items():
+            scalar = _SCALARS(type(x))
+            add(f"{inner}{_QUOTE(str(k))}: {scalar(x) if scalar else _layout(x, depth, pads, sep, max_depth, left)}")
+        return "{" + sep.join(parts) + pads[depth - 1] + "}"
+    for x in v:
+        scalar = _SCALARS(type(x))
+        add(inner + (scalar(x) if scalar else _layout(x, depth, pads, sep, max_depth, left)))
+    return "[" + sep.join(parts) + pads[depth - 1] + "]"
+
+
+# pads for each depth: none on one line, a new line and the indent otherwise
+_LINE_STARTS = {None: ("",) * (JSON_FULL_DEPTH + 1), 2: tuple("\n" + "  " * i for i in range(JSON_FULL_DEPTH + 1))}
 
 
 def _fast_json(value: Any, indent: int | None, max_depth: int, max_chars: int) -> tuple[str, bool] | None:
     """:func:`format_json` for the usual value, which nothing cuts but the end; None for the others."""
+    pads = _LINE_STARTS.get(indent) if max_depth <= JSON_FULL_DEPTH else None
+    if pads is None:
+        pads = tuple("" if indent is None else "\n" + " " * (indent * i) for i in range(max_depth + 1))
     try:
-        if indent is None:
-            text = _layout(value, "", 0, "", ", ", max_depth, [max_chars])
-        else:
-            text = _layout(value, "\n", 0, " " * indent, ",", max_depth, [max_chars])
+        text = _layout(value, 0, pads, ", " if indent is None else ",", max_depth, [max_chars])
     except _NotPlain:
         return None
     return (text, True) if len(text) <= max_chars else (text[:max_chars] + "…", False)
@@ -274,11 +284,36 @@ def format_json(
     return "".join(out), not cut
 
 
-def one_line(value: Any, limit: int = LINE_CHARS, *, parsed: tuple[Any, bool] | None = None) -> str:
-    """A short one-line form of a JSON string or value, for text/plain (``parsed``: its parse_json, if known)."""
-    parsed, ok = parse_json(value) if parsed is None else parsed
+_PADS = re.compile("\n *")  # in laid-out JSON, a newline is always the start of a pad (strings escape theirs)
+
+
+class JsonMemo:
+    """The JSON of one rendering, read once for both forms: each string is parsed once, and a value's one-line
+    form comes from its block form when that was laid out whole (only the pads differ)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[Any, bool]] = {}
+        self._blocks: dict[int, tuple[Any, str]] = {}  # id(value) -> (value, its whole layout in a block)
+
+    def parse(self, value: Any) -> tuple[Any, bool]:
+        """:func:`parse_json` of ``value``."""
+        if type(value) is not str:
+            return value, True
+        known = self._parsed.get(value)
+        if known is None:
+            known = self._parsed[value] = parse_json(value)
+        return known
+
+
+def one_line(value: Any, limit: int = LINE_CHARS, *, memo: JsonMemo | None = None) -> str:
+    """A short one-line form of a JSON string or value, for text/plain."""
+    parsed, ok = parse_json(value) if memo is None else memo.parse(value)
     if ok:
-        text, _ = format_json(parsed, indent=None, max_depth=6, max_chars=limit)
+        block = memo._blocks.get(id(parsed)) if memo is not None else None
+        if block is not None and block[0] is parsed:  # laid out whole at a smaller depth: nothing is cut here either
+            text = _PADS.sub("", block[1].replace(",\n", ", \n"))
+        else:
+            text, _ = format_json(parsed, indent=None, max_depth=6, max_chars=limit)
     else:
         text = " ".join(str(parsed).split())
     if len(text) > limit:
@@ -286,10 +321,9 @@ def one_line(value: Any, limit: int = LINE_CHARS, *, parsed: tuple[Any, bool] | 
     return text
 
 
-def json_block(value: Any, *, cls: str = "cb-json", parsed: tuple[Any, bool] | None = None) -> str:
-    """A ``<pre>`` with pretty JSON; long or deep values get a ``<details>`` "show all" (``parsed``: the value's
-    parse_json, if known)."""
-    parsed, ok = parse_json(value) if parsed is None else parsed
+def json_block(value: Any, *, cls: str = "cb-json", memo: JsonMemo | None = None) -> str:
+    """A ``<pre>`` with pretty JSON; long or deep values get a ``<details>`` "show all"."""
+    parsed, ok = parse_json(value) if memo is None else memo.parse(value)
     if not ok:  # not JSON: show the text as-is, bounded
         text = str(parsed)
         if len(text) <= JSON_PREVIEW_CHARS:
@@ -301,6 +335,8 @@ def json_block(value: Any, *, cls: str = "cb-json", parsed: tuple[Any, bool] | N
         )
     preview, complete = format_json(parsed, max_depth=JSON_PREVIEW_DEPTH, max_chars=JSON_PREVIEW_CHARS)
     if complete:
+        if memo is not None:
+            memo._blocks[id(parsed)] = (parsed, preview)
         return f'<pre class="{cls}">{esc(preview)}</pre>'
     full, _ = format_json(parsed)
     return (

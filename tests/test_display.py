@@ -103,6 +103,33 @@ def test_text_plain_has_no_ids_or_addresses_and_is_deterministic():
     assert second == "[usage] prompt 12, completion 30, total 42 tokens"
 
 
+def test_a_chunk_prints_as_the_recipe_helper_prints_it_whatever_its_class():
+    from cookbook._display import _chunk_text
+
+    class Plain(pydantic.BaseModel):
+        type: str = "odd"
+        n: int = 1
+
+    class WithProperty(Plain):
+        @property
+        def text(self) -> str:
+            return "from a property"
+
+    class WithExtra(pydantic.BaseModel, extra="allow"):
+        type: str = "odd"
+
+    class WithPrivate(Plain):
+        _note: str = pydantic.PrivateAttr("x")
+
+    chunks = [Plain(), WithProperty(), WithExtra(text="from an extra field"), WithExtra(other=1), WithPrivate(),
+              *models.ConversationResponse.model_validate(response_json(message(
+                  [text("t"), ref("R", "https://r.example"), {"type": "image_url", "image_url": "https://i.example"}]
+              ))).outputs[0].content]
+    for chunk in chunks:
+        assert _chunk_text(chunk) == (chunk.text if hasattr(chunk, "text") else str(chunk))
+    assert [_chunk_text(c) for c in chunks[1:3]] == ["from a property", "from an extra field"]
+
+
 def test_function_call_and_handoff_lines():
     resp = response(
         handoff(("ag_1", "Router"), ("ag_2", "Writer")),
@@ -533,6 +560,26 @@ def test_rendered_response_is_a_mimebundle_and_prints_as_text():
     assert rendered._repr_mimebundle_(exclude=["text/html"]) == {"text/plain": rendered.text}
     assert rendered.conversation_id == CONVERSATION_ID
     assert rendered.usage.total_tokens == 42
+
+
+def test_the_mimebundle_is_the_text_and_the_html_rendered_apart():
+    long = {"q": "x" * 200, "n": list(range(30))}
+    deep = {"a": {"b": {"c": {"d": {"e": {"f": {"g": [1]}}}}}}}
+    resp = response(
+        tool_execution("web_search", json.dumps({"query": "q", "options": {"tags": ["a", "b"]}})),
+        tool_execution("ask_question", json.dumps(long), info={"nested": deep}),
+        tool_execution("web_search", json.dumps(deep)),
+        tool_execution("web_search", "not json {"),
+        function_call("f", {"x": [1, 2.5, None, True, "é"]}),
+        function_call("g", json.dumps(long)),
+        function_call("h", json.dumps(deep)),
+        function_call("i", "{}"),
+        message([text("See"), ref("T", "https://t.example"), text(" and"), ref("T", "https://t.example")]),
+        handoff(("a", "A"), ("b", "B")),
+    )
+    bundle = RenderedResponse(resp)._repr_mimebundle_()
+    assert bundle == {"text/plain": render_text(resp), "text/html": render_html(resp)}
+    assert '[tool] web_search {"query": "q", "options": {"tags": ["a", "b"]}}' in bundle["text/plain"]
 
 
 def test_display_response_prints_text_outside_ipython(capsys):
