@@ -144,7 +144,7 @@ def helper_text(content: Any) -> str:
         return content
     if content is None:
         return ""
-    return "".join(_chunk_text(chunk) for chunk in content)
+    return "".join([_chunk_text(chunk) for chunk in content])
 
 
 def _chunk_text(chunk: Any) -> str:
@@ -284,14 +284,16 @@ class _Reading:
         self.status = status
         self.error = error
         self.entries = entries_of(response)
-        self.fields = [_items(e) for e in self.entries]  # values as stored: read them as field() would
-        self.kinds = [_kind(e, f) for e, f in zip(self.entries, self.fields, strict=True)]
+        self.fields = fields = [_items(e) for e in self.entries]  # values as stored: read them as field() would
+        self.kinds = [str(t) if (t := f.get("type")) else type(e).__name__  # _kind(), inlined
+                      for e, f in zip(self.entries, fields, strict=True)]
         self.usage = field(response, "usage")
         self.only_connector = _only_connector(self.usage)
         self.names: dict[str, str] = {}  # agent id -> name, from handoffs
         self.json = r.JsonMemo()
         self._producers: list[tuple[Any, Any]] | None = None
-        self.cites = _Citations()
+        self.cites = _Citations()  # numbered as the HTML meets them; all of them once it is rendered
+        self.cites_complete = False
         for fields, t in zip(self.fields, self.kinds, strict=True):
             if t == "agent.handoff":
                 for side in ("previous", "next"):
@@ -299,8 +301,15 @@ class _Reading:
                     agent_name = fields.get(f"{side}_agent_name")
                     if agent_id and agent_name:
                         self.names[str(agent_id)] = str(agent_name)
-            elif t in ("message.output", "message.input"):
-                _walk_references(fields.get("content") or None, self.cites)
+
+    def citations(self) -> _Citations:
+        """Every citation, numbered in order of appearance (as the HTML numbers them)."""
+        if not self.cites_complete:
+            for fields, t in zip(self.fields, self.kinds, strict=True):
+                if t in ("message.output", "message.input"):
+                    _walk_references(fields.get("content") or None, self.cites)
+            self.cites_complete = True
+        return self.cites
 
     def who(self, *, agent_ids: bool = True) -> str:
         """The models and agents that produced the entries, in order of first appearance.
@@ -392,7 +401,7 @@ def _text(doc: _Reading) -> str:
             line = _entry_line(entry, fields, t, doc, i in running)
             if line is not None:
                 lines.append(line)
-    for n, chunk in enumerate(doc.cites.items, 1):
+    for n, chunk in enumerate(doc.citations().items, 1):
         url = chunk.get("url")
         lines.append(f"[{n}] {chunk.get('title', '')}" + (f" - {url}" if url else ""))
     if doc.error is not None:
@@ -623,6 +632,7 @@ def _html(doc: _Reading) -> str:
             f'<div class="cb-banner"><b>stream error {r.esc(field(doc.error, "code", "?"))}</b>: '
             f"{r.esc(field(doc.error, 'message', ''))}</div>"
         )
+    doc.cites_complete = True  # the entries numbered every citation, in order
     body.append(_sources_html(doc.cites))
     body.append(_footer_html(doc))
     body.append("</div>")

@@ -57,8 +57,10 @@ def mimebundle(text: str, html: str, include: Any = None, exclude: Any = None) -
 
 
 def esc(value: Any) -> str:
-    """HTML-escape any value, quotes included (safe in text and in attributes)."""
-    return html.escape(value if isinstance(value, str) else str(value), quote=True)
+    """HTML-escape any value, quotes included (safe in text and in attributes): ``html.escape``, inlined."""
+    text = value if isinstance(value, str) else str(value)
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#x27;"))
 
 
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # spaces and control characters
@@ -333,7 +335,14 @@ def json_block(value: Any, *, cls: str = "cb-json", memo: JsonMemo | None = None
             f'<details class="cb-more"><summary>show all ({len(text):,} characters)</summary>'
             f'<pre class="{cls}">{esc(text[:JSON_FULL_CHARS])}</pre></details>'
         )
-    preview, complete = format_json(parsed, max_depth=JSON_PREVIEW_DEPTH, max_chars=JSON_PREVIEW_CHARS)
+    try:  # format_json's fast path, inlined: most blocks are small
+        preview = _layout(parsed, 0, _LINE_STARTS[2], ",", JSON_PREVIEW_DEPTH, [JSON_PREVIEW_CHARS])
+    except _NotPlain:
+        preview, complete = format_json(parsed, max_depth=JSON_PREVIEW_DEPTH, max_chars=JSON_PREVIEW_CHARS)
+    else:
+        complete = len(preview) <= JSON_PREVIEW_CHARS
+        if not complete:
+            preview = preview[:JSON_PREVIEW_CHARS] + "…"
     if complete:
         if memo is not None:
             memo._blocks[id(parsed)] = (parsed, preview)
@@ -417,14 +426,18 @@ def _render_md(src: str) -> str:
     if _LT in text:
         text = text.replace(_LT, "")
     if "<" in text:
-        text = _LT_UNESCAPED.sub("\\1" + _LT, text) if "\\<" in text else _LT_ANY.sub(_LT, text)
+        if "\\<" in text:
+            text = _LT_UNESCAPED.sub("\\1" + _LT, text)
+        else:  # without "://", every "<" goes
+            text = _LT_ANY.sub(_LT, text) if "://" in text else text.replace("<", _LT)
     out = _engine()(text)
     if _LT in out:
         out = out.replace(_LT, "&lt;")
-    if "<img " in out:
-        out = _IMG.sub(_image, out)
-    if "<a " in out:
-        out = _LINK.sub(_link, out)
+    if "]" in src or "://" in src:  # a link or an image needs one or the other
+        if "<img " in out:
+            out = _IMG.sub(_image, out)
+        if "<a " in out:
+            out = _LINK.sub(_link, out)
     if _FOREIGN_TAG.search(out):  # the engine made a tag it should not have: show the text, nothing else
         return f"<pre>{esc(src)}</pre>"
     return out
