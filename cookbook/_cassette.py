@@ -329,8 +329,16 @@ class _Dumper(yaml.SafeDumper):
     """
 
 
+# Line breaks to YAML 1.1 besides \n and \r: in a block, plain or single-quoted scalar they are read back as \n
+# (or folded away). Only a double-quoted scalar keeps them, escaped as \N, \L and \P.
+_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
 def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
+    if _YAML_ONLY_BREAKS.search(value):
+        style = '"'
+    else:
+        style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -422,3 +422,31 @@ def test_authoring_script_reproduces_the_authored_cassettes(no_network):
             continue  # replaced by a real recording: the script no longer owns it
         assert path.read_text(encoding="utf-8") == text, (
             f"{path.name} differs from what tests/fixtures/author_cassettes.py writes: run it and commit")
+
+
+TRICKY_TEXT = [
+    "One line.",
+    "A model's answer\nover lines, with an emoji 😀 and é\n",
+    "NEL \x85 and LINE SEPARATOR \u2028 and PARAGRAPH SEPARATOR \u2029 inside",
+    "after a break\n\x85 at a line's start\n\u2028\n",
+    "\x85",
+    "tabs\tand\r\nwindows line ends\r\n",
+    "  leading spaces, trailing ones  \n\n",
+    "- looks like: yaml | > # but is text",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXT, ids=range(len(TRICKY_TEXT)))
+def test_a_written_cassette_reads_back_every_character(text):
+    # YAML 1.1 takes U+0085, U+2028 and U+2029 for line breaks: written raw, they come back as "\n"
+    interaction = {
+        "request": {"method": "POST", "uri": "https://api.mistral.ai/v1/conversations",
+                    "headers": {"content-type": ["text/plain"]}, "body": text},
+        "response": {"status": {"code": 200, "message": "OK"}, "headers": {"content-type": ["text/plain"]},
+                     "body": {"string": text}},
+    }
+    written = _cassette.serializer.serialize({"interactions": [interaction], "metadata": {"recipe": "t"}})
+    (back,) = _cassette.serializer.deserialize(written)["interactions"]
+    assert (back["request"]["body"], back["response"]["body"]["string"]) == (text, text)
+    if text == TRICKY_TEXT[1]:  # and a model's usual answer stays readable: a literal block, the emoji as it is
+        assert "text: |\n      A model's answer\n      over lines, with an emoji 😀 and é\n" in written
