@@ -33,16 +33,21 @@ BUILTIN_TOOLS = frozenset(
 )
 # Keys of a tool.execution ``info`` that may name the connector that ran the tool.
 _CONNECTOR_KEYS = ("connector_name", "connector", "connector_id", "connector_slug", "server_name")
+_CONNECTOR_KEY_SET = frozenset(_CONNECTOR_KEYS)
 
 
 # ------------------------------------------------------------------ field access
 
 
-_PLANS: dict[type, int] = {}  # class -> how its fields are read (asking the class each time is slow)
-_OTHER, _MODEL, _CAREFUL = 0, 1, 2  # not a model; a model: its __dict__; a model that may wrap JSON or carry extras
+# class -> how its fields are read (asking the class each time is slow): a model's are its __dict__, a dict is
+# its own; a model that may wrap JSON or carry extra fields needs a closer look, and other objects are read by getattr
+_OTHER, _MODEL, _DICT, _CAREFUL = 0, 1, 2, 3
+_PLANS: dict[type, int] = {dict: _DICT}
 
 
 def _plan(cls: type) -> int:
+    if issubclass(cls, dict):
+        return _DICT
     fields = getattr(cls, "model_fields", None)
     if not isinstance(fields, dict):
         return _OTHER
@@ -53,17 +58,17 @@ def _plan(cls: type) -> int:
 def _items(obj: Any) -> Any:
     """The dict :func:`field` reads ``obj`` from (a dict, a model's fields, an SDK "unknown" wrapper's JSON), or,
     for any other object, a view whose ``get`` is :func:`field`. Values are as stored: None and Unset included."""
-    if isinstance(obj, dict):
+    plan = _PLANS.get(type(obj))
+    if plan == _MODEL:
+        return obj.__dict__  # a pydantic model: fields live in __dict__ (a missing one would be a slow getattr)
+    if plan == _DICT:
         return obj
-    cls = type(obj)
-    plan = _PLANS.get(cls)
     if plan is None:
-        plan = _PLANS[cls] = _plan(cls)
-    attrs = getattr(obj, "__dict__", None) if plan else None
+        plan = _PLANS[type(obj)] = _plan(type(obj))
+        return _items(obj)
+    attrs = getattr(obj, "__dict__", None) if plan == _CAREFUL else None
     if attrs is None:
         return _Attrs(obj)
-    if plan == _MODEL:
-        return attrs  # a pydantic model: fields live in __dict__ (a missing one would be a slow getattr)
     if attrs.get("is_unknown") and isinstance(attrs.get("raw"), dict):
         return attrs["raw"]
     extra = getattr(obj, "__pydantic_extra__", None)
@@ -77,7 +82,9 @@ def _missing(value: Any) -> bool:
 def _val(items: Any, name: str, default: Any = None) -> Any:
     """``items.get(name, default)`` as :func:`field` reads it: None and Unset become ``default``."""
     value = items.get(name, default)
-    return default if _missing(value) else value
+    if value is None or (not value and type(value).__name__ == "Unset"):  # _missing(), inlined
+        return default
+    return value
 
 
 def field(obj: Any, name: str, default: Any = None) -> Any:
@@ -204,7 +211,7 @@ def _tool_identity(entry: Any, only_connector: str | None) -> tuple[str, str | N
     if name in BUILTIN_TOOLS:
         return "builtin", None, name
     info = entry.get("info")
-    if isinstance(info, dict):
+    if isinstance(info, dict) and not _CONNECTOR_KEY_SET.isdisjoint(info):
         for key in _CONNECTOR_KEYS:
             value = info.get(key)
             if isinstance(value, str) and value:
@@ -292,6 +299,7 @@ class _Reading:
         self.names: dict[str, str] = {}  # agent id -> name, from handoffs
         self.json = r.JsonMemo()
         self._producers: list[tuple[Any, Any]] | None = None
+        self._tools: dict[int, tuple[str, str | None, str, bool]] = {}
         self.cites = _Citations()  # numbered as the HTML meets them; all of them once it is rendered
         self.cites_complete = False
         for fields, t in zip(self.fields, self.kinds, strict=True):
@@ -310,6 +318,13 @@ class _Reading:
                     _walk_references(fields.get("content") or None, self.cites)
             self.cites_complete = True
         return self.cites
+
+    def tool(self, fields: Any) -> tuple[str, str | None, str, bool]:
+        """``(kind, connector, tool, failed)`` of a ``tool.execution`` entry, worked out once for both forms."""
+        known = self._tools.get(id(fields))
+        if known is None:
+            known = self._tools[id(fields)] = (*_tool_identity(fields, self.only_connector), _tool_failed(fields))
+        return known
 
     def who(self, *, agent_ids: bool = True) -> str:
         """The models and agents that produced the entries, in order of first appearance.
@@ -366,12 +381,12 @@ def _usage_line(doc: _Reading) -> str | None:
 def _entry_line(entry: Any, fields: Any, t: str, doc: _Reading, running: bool) -> str | None:
     state = " (running…)" if running else ""
     if t == "tool.execution":
-        tkind, connector, tool = _tool_identity(fields, doc.only_connector)
+        tkind, connector, tool, failed = doc.tool(fields)
         label = "[tool]" if tkind == "builtin" else f"[connector {connector}]" if connector else "[connector tool]"
         args = _val(fields, "arguments", "")
         args = r.one_line(args, memo=doc.json)
         args = "" if args == "{}" else args
-        failed = " (error)" if _tool_failed(fields) else ""
+        failed = " (error)" if failed else ""
         return f"{label} {tool}" + (f" {args}" if args else "") + failed + state
     if t == "function.call":
         args = _val(fields, "arguments", "")
@@ -515,8 +530,7 @@ def _state_html(running: bool, failed: bool = False, note: str | None = None) ->
 
 
 def _tool_html(fields: Any, doc: _Reading, running: bool) -> str:
-    tkind, connector, tool = _tool_identity(fields, doc.only_connector)
-    failed = _tool_failed(fields)
+    tkind, connector, tool, failed = doc.tool(fields)
     if tkind == "builtin":
         head = f'<span class="cb-badge">built-in</span><code>{r.esc(tool)}</code>'
     else:

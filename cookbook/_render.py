@@ -145,8 +145,14 @@ _QUOTE = json.encoder.encode_basestring  # the same, for a str
 # Exactly these types are their own plain() view: the formatter skips the call for them.
 _JSON_TYPES = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
 _INF = float("inf")
-_SCALARS = {str: _QUOTE, int: int.__repr__, bool: {True: "true", False: "false"}.__getitem__,
-            type(None): lambda _: "null"}.get
+
+
+def _float_text(v: float) -> str:
+    return float.__repr__(v) if -_INF < v < _INF else _ENCODER.encode(v)  # NaN and infinities as json writes them
+
+
+_SCALARS = {str: _QUOTE, int: int.__repr__, float: _float_text, bool: {True: "true", False: "false"}.__getitem__,
+            type(None): lambda _: "null"}.get  # exactly these types: a subclass takes the careful way
 
 
 class _NotPlain(Exception):
@@ -154,22 +160,18 @@ class _NotPlain(Exception):
 
 
 def _layout(v: Any, depth: int, pads: tuple[str, ...], sep: str, max_depth: int, left: list[int]) -> str:
-    """What :func:`format_json` writes for ``v`` when nothing in it is cut: plain JSON types only, no non-empty
-    container at ``max_depth`` or deeper, at most ``left[0]`` items in all. Else raises :class:`_NotPlain`.
-    ``pads[d]`` starts a line at depth ``d`` (empty on one line)."""
+    """What :func:`format_json` writes for the container ``v`` when nothing in it is cut: plain JSON types only, no
+    non-empty container at ``max_depth`` or deeper, at most ``left[0]`` items in all. Else raises :class:`_NotPlain`
+    (or TypeError, for a key that is not a string). ``pads[d]`` starts a line at depth ``d`` (empty on one line)."""
     t = type(v)
-    scalar = _SCALARS(t)
-    if scalar is not None:
-        return scalar(v)
-    if t is float:
-        return float.__repr__(v) if -_INF < v < _INF else _ENCODER.encode(v)  # NaN and infinities as json writes them
-    if t is not dict and t is not list and t is not tuple:
+    n = len(v) if t is dict or t is list or t is tuple else -1
+    if n <= 0:
+        if n == 0:
+            return "{}" if t is dict else "[]"
         raise _NotPlain
-    if not v:
-        return "{}" if t is dict else "[]"
-    if depth >= max_depth or len(v) > left[0]:
+    if depth >= max_depth or n > left[0]:
         raise _NotPlain
-    left[0] -= len(v)
+    left[0] -= n
     depth += 1
     inner = pads[depth]
     parts = []
@@ -177,7 +179,7 @@ def _layout(v: Any, depth: int, pads: tuple[str, ...], sep: str, max_depth: int,
     if t is dict:
         for k, x in v.items():
             scalar = _SCALARS(type(x))
-            add(f"{inner}{_QUOTE(str(k))}: {scalar(x) if scalar else _layout(x, depth, pads, sep, max_depth, left)}")
+            add(f"{inner}{_QUOTE(k)}: {scalar(x) if scalar else _layout(x, depth, pads, sep, max_depth, left)}")
         return "{" + sep.join(parts) + pads[depth - 1] + "}"
     for x in v:
         scalar = _SCALARS(type(x))
@@ -194,9 +196,11 @@ def _fast_json(value: Any, indent: int | None, max_depth: int, max_chars: int) -
     pads = _LINE_STARTS.get(indent) if max_depth <= JSON_FULL_DEPTH else None
     if pads is None:
         pads = tuple("" if indent is None else "\n" + " " * (indent * i) for i in range(max_depth + 1))
+    scalar = _SCALARS(type(value))
     try:
-        text = _layout(value, 0, pads, ", " if indent is None else ",", max_depth, [max_chars])
-    except _NotPlain:
+        text = scalar(value) if scalar else _layout(value, 0, pads, ", " if indent is None else ",", max_depth,
+                                                    [max_chars])
+    except (_NotPlain, TypeError):
         return None
     return (text, True) if len(text) <= max_chars else (text[:max_chars] + "…", False)
 
@@ -286,7 +290,9 @@ def format_json(
     return "".join(out), not cut
 
 
-_PADS = re.compile("\n *")  # in laid-out JSON, a newline is always the start of a pad (strings escape theirs)
+# A block's pads, deepest first: in laid-out JSON a newline always starts a pad (strings escape theirs), and a pad is
+# never followed by a space. Taking them out leaves the one-line layout.
+_BLOCK_PADS = tuple(reversed(_LINE_STARTS[2][: JSON_PREVIEW_DEPTH + 1]))
 
 
 class JsonMemo:
@@ -313,7 +319,9 @@ def one_line(value: Any, limit: int = LINE_CHARS, *, memo: JsonMemo | None = Non
     if ok:
         block = memo._blocks.get(id(parsed)) if memo is not None else None
         if block is not None and block[0] is parsed:  # laid out whole at a smaller depth: nothing is cut here either
-            text = _PADS.sub("", block[1].replace(",\n", ", \n"))
+            text = block[1].replace(",\n", ", \n")
+            for pad in _BLOCK_PADS:  # deepest first
+                text = text.replace(pad, "")
         else:
             text, _ = format_json(parsed, indent=None, max_depth=6, max_chars=limit)
     else:
@@ -337,7 +345,7 @@ def json_block(value: Any, *, cls: str = "cb-json", memo: JsonMemo | None = None
         )
     try:  # format_json's fast path, inlined: most blocks are small
         preview = _layout(parsed, 0, _LINE_STARTS[2], ",", JSON_PREVIEW_DEPTH, [JSON_PREVIEW_CHARS])
-    except _NotPlain:
+    except (_NotPlain, TypeError):
         preview, complete = format_json(parsed, max_depth=JSON_PREVIEW_DEPTH, max_chars=JSON_PREVIEW_CHARS)
     else:
         complete = len(preview) <= JSON_PREVIEW_CHARS
