@@ -163,22 +163,36 @@ def _chunk_text(chunk: Any) -> str:
     if textless is None:
         textless = _TEXTLESS[cls] = _textless(cls)
     if textless and "text" not in chunk.__dict__:  # hasattr would say False, slowly (pydantic raises inside)
-        return str(chunk)
+        shown = _SHOWN.get(cls)
+        if shown is None:
+            return str(chunk)
+        # str(chunk) as pydantic writes it (BaseModel.__str__ over __repr_args__; no extras: see _textless)
+        parts = [f"{k}={v!r}" if v is not chunk else None for k, v in chunk.__dict__.items() if k in shown]
+        return str(chunk) if None in parts else " ".join(parts)
     return chunk.text if hasattr(chunk, "text") else str(chunk)
 
 
 _TEXTLESS: dict[type, bool] = {}
+_SHOWN: dict[type, frozenset[str] | None] = {}  # the fields str() shows, for models whose str() is pydantic's own
+
+
+def _pydantic_base(cls: type) -> type | None:
+    return next((c for c in cls.__mro__ if c.__name__ == "BaseModel" and c.__module__ == "pydantic.main"), None)
 
 
 def _textless(cls: type) -> bool:
     """Whether an instance of ``cls`` has a ``text`` attribute only if its ``__dict__`` holds one: a pydantic model
     without such a field, class attribute, private attribute, extra fields or ``__getattr__`` of its own."""
-    base = next((c for c in cls.__mro__ if c.__name__ == "BaseModel" and c.__module__ == "pydantic.main"), None)
+    base = _pydantic_base(cls)
     if base is None or hasattr(cls, "text") or getattr(cls, "__getattr__", None) is not base.__getattr__:
         return False
     fields = getattr(cls, "model_fields", {})
-    config = getattr(cls, "model_config", {}) or {}
-    return "text" not in fields and "text" not in (cls.__private_attributes__ or {}) and config.get("extra") != "allow"
+    extra = (getattr(cls, "model_config", {}) or {}).get("extra") == "allow"
+    textless = "text" not in fields and "text" not in (cls.__private_attributes__ or {}) and not extra
+    plain_str = all(getattr(cls, name) is getattr(base, name) for name in ("__str__", "__repr_str__", "__repr_args__"))
+    _SHOWN[cls] = (frozenset(k for k, f in cls.__pydantic_fields__.items() if f.repr)
+                   if plain_str and not cls.__pydantic_computed_fields__ else None)
+    return textless
 
 
 # ------------------------------------------------------------------- tool naming

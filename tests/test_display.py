@@ -121,7 +121,24 @@ def test_a_chunk_prints_as_the_recipe_helper_prints_it_whatever_its_class():
     class WithPrivate(Plain):
         _note: str = pydantic.PrivateAttr("x")
 
+    class Hidden(Plain):
+        secret: str = pydantic.Field("s", repr=False)
+        inner: Plain = Plain(n=2)
+
+    class Computed(Plain):
+        @pydantic.computed_field
+        def double(self) -> int:
+            return 2 * self.n
+
+    class OwnStr(Plain):
+        def __str__(self) -> str:
+            return "its own"
+
+    selfish = Plain.model_construct(type="odd")
+    selfish.__dict__["n"] = selfish  # a field that holds the model itself: pydantic writes a recursion marker
+
     chunks = [Plain(), WithProperty(), WithExtra(text="from an extra field"), WithExtra(other=1), WithPrivate(),
+              Hidden(), Computed(), OwnStr(), selfish,
               *models.ConversationResponse.model_validate(response_json(message(
                   [text("t"), ref("R", "https://r.example"), {"type": "image_url", "image_url": "https://i.example"}]
               ))).outputs[0].content]
