@@ -311,7 +311,7 @@ class _Reading:
         self.usage = field(response, "usage")
         self.only_connector = _only_connector(self.usage)
         self.names: dict[str, str] = {}  # agent id -> name, from handoffs
-        self.json = r.JsonMemo()
+        self.json: r.JsonBlocks = {}
         self._producers: list[tuple[Any, Any]] | None = None
         self._tools: dict[int, tuple[str, str | None, str, bool]] = {}
         self.cites = _Citations()  # numbered as the HTML meets them; all of them once it is rendered
@@ -398,13 +398,13 @@ def _entry_line(entry: Any, fields: Any, t: str, doc: _Reading, running: bool) -
         tkind, connector, tool, failed = doc.tool(fields)
         label = "[tool]" if tkind == "builtin" else f"[connector {connector}]" if connector else "[connector tool]"
         args = _val(fields, "arguments", "")
-        args = r.one_line(args, memo=doc.json)
+        args = r.one_line(args, blocks=doc.json)
         args = "" if args == "{}" else args
         failed = " (error)" if failed else ""
         return f"{label} {tool}" + (f" {args}" if args else "") + failed + state
     if t == "function.call":
         args = _val(fields, "arguments", "")
-        args = r.one_line(args, memo=doc.json)
+        args = r.one_line(args, blocks=doc.json)
         status = fields.get("confirmation_status")
         note = f" ({status} confirmation)" if status else ""
         return f"[function] {_val(fields, 'name', '?')}" + (f" {args}" if args else "") + note + state
@@ -551,7 +551,7 @@ def _tool_html(fields: Any, doc: _Reading, running: bool) -> str:
         owner = f"<b>{r.esc(connector)}</b> › " if connector else ""
         head = f'<span class="cb-badge">connector</span>{owner}<code>{r.esc(tool)}</code>'
     args = _val(fields, "arguments", "")
-    body = r.json_block(args, memo=doc.json) if args not in ("", "{}", {}) else ""
+    body = r.json_block(args, blocks=doc.json) if args not in ("", "{}", {}) else ""
     info = fields.get("info")
     if isinstance(info, dict) and info:
         if "code" in info or "code_output" in info:  # code_interpreter
@@ -581,7 +581,7 @@ def _entry_html(entry: Any, fields: Any, t: str, doc: _Reading, running: bool, w
         return (
             f'<div class="cb-step cb-step--function"><span class="cb-badge">function</span>'
             f"<code>{r.esc(_val(fields, 'name', '?'))}</code>{_state_html(running, note=note)}"
-            f"{r.json_block(args, memo=doc.json) if args not in ('', {}) else ''}</div>"
+            f"{r.json_block(args, blocks=doc.json) if args not in ('', {}) else ''}</div>"
         )
     if t == "agent.handoff":
         before = fields.get("previous_agent_name") or _val(fields, "previous_agent_id", "?")

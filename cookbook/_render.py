@@ -295,45 +295,32 @@ def format_json(
 _BLOCK_PADS = tuple(reversed(_LINE_STARTS[2][: JSON_PREVIEW_DEPTH + 1]))
 
 
-class JsonMemo:
-    """The JSON of one rendering, read once for both forms: each string is parsed once, and a value's one-line
-    form comes from its block form when that was laid out whole (only the pads differ)."""
-
-    def __init__(self) -> None:
-        self._parsed: dict[str, tuple[Any, bool]] = {}
-        self._blocks: dict[int, tuple[Any, str]] = {}  # id(value) -> (value, its whole layout in a block)
-
-    def parse(self, value: Any) -> tuple[Any, bool]:
-        """:func:`parse_json` of ``value``."""
-        if type(value) is not str:
-            return value, True
-        known = self._parsed.get(value)
-        if known is None:
-            known = self._parsed[value] = parse_json(value)
-        return known
+# The JSON blocks of one rendering, by id of the value each shows, when laid out whole: (value, layout). A value's
+# one-line form is its block without the pads, so the text form takes it from there when the HTML made one first.
+JsonBlocks = dict[int, tuple[Any, str]]
 
 
-def one_line(value: Any, limit: int = LINE_CHARS, *, memo: JsonMemo | None = None) -> str:
+def one_line(value: Any, limit: int = LINE_CHARS, *, blocks: JsonBlocks | None = None) -> str:
     """A short one-line form of a JSON string or value, for text/plain."""
-    parsed, ok = parse_json(value) if memo is None else memo.parse(value)
-    if ok:
-        block = memo._blocks.get(id(parsed)) if memo is not None else None
-        if block is not None and block[0] is parsed:  # laid out whole at a smaller depth: nothing is cut here either
-            text = block[1].replace(",\n", ", \n")
-            for pad in _BLOCK_PADS:  # deepest first
-                text = text.replace(pad, "")
-        else:
-            text, _ = format_json(parsed, indent=None, max_depth=6, max_chars=limit)
+    block = blocks.get(id(value)) if blocks is not None else None
+    if block is not None and block[0] is value:  # laid out whole at a smaller depth: nothing is cut here either
+        text = block[1].replace(",\n", ", \n")
+        for pad in _BLOCK_PADS:  # deepest first
+            text = text.replace(pad, "")
     else:
-        text = " ".join(str(parsed).split())
+        parsed, ok = parse_json(value)
+        if ok:
+            text, _ = format_json(parsed, indent=None, max_depth=6, max_chars=limit)
+        else:
+            text = " ".join(str(parsed).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
 
 
-def json_block(value: Any, *, cls: str = "cb-json", memo: JsonMemo | None = None) -> str:
+def json_block(value: Any, *, cls: str = "cb-json", blocks: JsonBlocks | None = None) -> str:
     """A ``<pre>`` with pretty JSON; long or deep values get a ``<details>`` "show all"."""
-    parsed, ok = parse_json(value) if memo is None else memo.parse(value)
+    parsed, ok = parse_json(value)
     if not ok:  # not JSON: show the text as-is, bounded
         text = str(parsed)
         if len(text) <= JSON_PREVIEW_CHARS:
@@ -352,8 +339,8 @@ def json_block(value: Any, *, cls: str = "cb-json", memo: JsonMemo | None = None
         if not complete:
             preview = preview[:JSON_PREVIEW_CHARS] + "…"
     if complete:
-        if memo is not None:
-            memo._blocks[id(parsed)] = (parsed, preview)
+        if blocks is not None:
+            blocks[id(value)] = (value, preview)
         return f'<pre class="{cls}">{esc(preview)}</pre>'
     full, _ = format_json(parsed)
     return (
