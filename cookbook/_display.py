@@ -305,24 +305,31 @@ class _Reading:
         self.status = status
         self.error = error
         self.entries = entries_of(response)
-        self.fields = fields = [_items(e) for e in self.entries]  # values as stored: read them as field() would
-        self.kinds = [str(t) if (t := f.get("type")) else type(e).__name__  # _kind(), inlined
-                      for e, f in zip(self.entries, fields, strict=True)]
-        self.usage = field(response, "usage")
-        self.only_connector = _only_connector(self.usage)
+        self.fields: list[Any] = []  # each entry's fields, values as stored: read them as field() would
+        self.kinds: list[str] = []
+        self.producers: list[tuple[Any, Any]] = []  # each entry's (agent id, model), None when missing
         self.names: dict[str, str] = {}  # agent id -> name, from handoffs
-        self.json: r.JsonBlocks = {}
-        self._producers: list[tuple[Any, Any]] | None = None
-        self._tools: dict[int, tuple[str, str | None, str, bool]] = {}
-        self.cites = _Citations()  # numbered as the HTML meets them; all of them once it is rendered
-        self.cites_complete = False
-        for fields, t in zip(self.fields, self.kinds, strict=True):
+        add_fields, add_kind, add_producer = self.fields.append, self.kinds.append, self.producers.append
+        for entry in self.entries:
+            fields = _items(entry)
+            t = fields.get("type")
+            t = str(t) if t else type(entry).__name__  # _kind(), inlined
+            add_fields(fields)
+            add_kind(t)
+            add_producer((fields.get("agent_id") or None, fields.get("model") or None))
             if t == "agent.handoff":
                 for side in ("previous", "next"):
                     agent_id = fields.get(f"{side}_agent_id")
                     agent_name = fields.get(f"{side}_agent_name")
                     if agent_id and agent_name:
                         self.names[str(agent_id)] = str(agent_name)
+        self.usage = field(response, "usage")
+        self.only_connector = _only_connector(self.usage)
+        self.json: r.JsonBlocks = {}
+        self._producers: list[tuple[Any, Any]] | None = None
+        self._tools: dict[int, tuple[str, str | None, str, bool]] = {}
+        self.cites = _Citations()  # numbered as the HTML meets them; all of them once it is rendered
+        self.cites_complete = False
 
     def citations(self) -> _Citations:
         """Every citation, numbered in order of appearance (as the HTML numbers them)."""
@@ -347,11 +354,10 @@ class _Reading:
         known, since agent ids change from run to run.
         """
         if self._producers is None:  # (agent, model) pairs, each once, in order
-            pairs = [(f.get("agent_id") or None, f.get("model") or None) for f in self.fields]
             try:
-                unique = list(dict.fromkeys(pairs))
+                unique = list(dict.fromkeys(self.producers))
             except TypeError:  # an id or a model that is not hashable
-                unique = pairs
+                unique = self.producers
             self._producers = list(dict.fromkeys([(a if a is None else str(a), m if m is None else str(m))
                                                   for a, m in unique]))
         seen: dict[str, None] = {}
@@ -421,15 +427,8 @@ def _entry_line(entry: Any, fields: Any, t: str, doc: _Reading, running: bool) -
     return f"[{t}] {r.one_line(r.plain(entry))}"
 
 
-def _text(doc: _Reading) -> str:
-    messages = (f for f, t in zip(doc.fields, doc.kinds, strict=True) if t == "message.output")
-    lines = [helper_text(f.get("content") or None) for f in messages]
-    running = doc.running
-    for i, (entry, fields, t) in enumerate(zip(doc.entries, doc.fields, doc.kinds, strict=True)):
-        if t != "message.output":
-            line = _entry_line(entry, fields, t, doc, i in running)
-            if line is not None:
-                lines.append(line)
+def _text_tail(doc: _Reading, lines: list[str]) -> str:
+    """The text form: ``lines`` (the helper's lines, then one per other entry), then citations, status, usage."""
     for n, chunk in enumerate(doc.citations().items, 1):
         url = chunk.get("url")
         lines.append(f"[{n}] {chunk.get('title', '')}" + (f" - {url}" if url else ""))
@@ -644,17 +643,29 @@ def _footer_html(doc: _Reading) -> str:
     return '<div class="cb-foot">' + "".join(f"<span>{s}</span>" for s in spans) + "</div>" if spans else ""
 
 
-def _html(doc: _Reading) -> str:
-    names = doc.names
-    agent_ids = [f.get("agent_id") for f in doc.fields]
-    several = len({str(a) for a in agent_ids if a}) > 1
+def _forms(doc: _Reading, *, text: bool = True, html: bool = True) -> tuple[str, str]:
+    """The text and HTML forms (each only if asked, else ""), from one pass over the entries. The HTML of an entry
+    comes first: the text takes a tool's one-line arguments from its JSON block, and its citations from the HTML's."""
     running = doc.running
+    messages = (f for f, t in zip(doc.fields, doc.kinds, strict=True) if t == "message.output")
+    lines = [helper_text(f.get("content") or None) for f in messages] if text else []
+    names = doc.names
+    several = html and len({str(a) for a, _ in doc.producers if a}) > 1
     body = ['<div class="cb-resp"><style>', r.CSS, "</style>"]  # one join makes the whole page: it is large
-    if doc.status:
+    if html and doc.status:
         body.append(f'<div class="cb-live">{r.esc(doc.status)}</div>')
-    for i, (entry, fields, t, agent) in enumerate(zip(doc.entries, doc.fields, doc.kinds, agent_ids, strict=True)):
-        who = names.get(str(agent), str(agent)) if several and agent else None
-        body.append(_entry_html(entry, fields, t, doc, i in running, who))
+    for i, (entry, fields, t, (agent, _)) in enumerate(
+        zip(doc.entries, doc.fields, doc.kinds, doc.producers, strict=True)
+    ):
+        if html:
+            who = names.get(str(agent), str(agent)) if several and agent else None
+            body.append(_entry_html(entry, fields, t, doc, i in running, who))
+        if text and t != "message.output":
+            line = _entry_line(entry, fields, t, doc, i in running)
+            if line is not None:
+                lines.append(line)
+    if not html:
+        return _text_tail(doc, lines), ""
     if doc.error is not None:
         body.append(
             f'<div class="cb-banner"><b>stream error {r.esc(field(doc.error, "code", "?"))}</b>: '
@@ -664,7 +675,7 @@ def _html(doc: _Reading) -> str:
     body.append(_sources_html(doc.cites))
     body.append(_footer_html(doc))
     body.append("</div>")
-    return "".join(body)
+    return (_text_tail(doc, lines) if text else ""), "".join(body)
 
 
 # ------------------------------------------------------------------- public API
@@ -676,12 +687,12 @@ def render_text(response: Any, *, running: Iterable[int] = (), status: str | Non
     ``running`` (indexes of entries still in progress), ``status`` (a live
     status line) and ``error`` (a stream's error event) serve ``display_stream``.
     """
-    return _text(_Reading(_coerce(response), frozenset(running), status, error))
+    return _forms(_Reading(_coerce(response), frozenset(running), status, error), html=False)[0]
 
 
 def render_html(response: Any, *, running: Iterable[int] = (), status: str | None = None, error: Any = None) -> str:
     """The text/html form of a response: self-contained, scoped CSS, no external assets."""
-    return _html(_Reading(_coerce(response), frozenset(running), status, error))
+    return _forms(_Reading(_coerce(response), frozenset(running), status, error), text=False)[1]
 
 
 def _ipython() -> Any:
@@ -720,13 +731,13 @@ class RenderedResponse:
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = _text(self._reading())
+            self._text = _forms(self._reading(), html=False)[0]
         return self._text
 
     @property
     def html(self) -> str:
         if self._html is None:
-            self._html = _html(self._reading())
+            self._html = _forms(self._reading(), text=False)[1]
         return self._html
 
     @property
@@ -749,9 +760,7 @@ class RenderedResponse:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         if self._text is None and self._html is None:  # both forms from one reading of the response
-            doc = self._reading()
-            self._html = _html(doc)  # first: the text's one-line JSON comes from the HTML's blocks
-            self._text = _text(doc)
+            self._text, self._html = _forms(self._reading())
         return r.mimebundle(self.text, self.html, include, exclude)
 
     def display_metadata(self) -> dict[str, Any]:
