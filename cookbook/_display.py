@@ -296,6 +296,9 @@ def _walk_references(content: Any, cites: _Citations) -> None:
 # ------------------------------------------------------------------ one reading
 
 
+_HANDOFF_SIDES = (("previous_agent_id", "previous_agent_name"), ("next_agent_id", "next_agent_name"))
+
+
 class _Reading:
     """A response read once for both forms: each entry's fields and kind, the agents' names, the citations."""
 
@@ -318,9 +321,9 @@ class _Reading:
             add_kind(t)
             add_producer((fields.get("agent_id") or None, fields.get("model") or None))
             if t == "agent.handoff":
-                for side in ("previous", "next"):
-                    agent_id = fields.get(f"{side}_agent_id")
-                    agent_name = fields.get(f"{side}_agent_name")
+                for id_key, name_key in _HANDOFF_SIDES:
+                    agent_id = fields.get(id_key)
+                    agent_name = fields.get(name_key)
                     if agent_id and agent_name:
                         self.names[str(agent_id)] = str(agent_name)
         self.usage = field(response, "usage")
@@ -544,8 +547,8 @@ def _state_html(running: bool, failed: bool = False, note: str | None = None) ->
 
 def _tool_html(fields: Any, doc: _Reading, running: bool) -> str:
     tkind, connector, tool, failed = doc.tool(fields)
-    if tkind == "builtin":
-        head = f'<span class="cb-badge">built-in</span><code>{r.esc(tool)}</code>'
+    if tkind == "builtin":  # one of BUILTIN_TOOLS: nothing to escape
+        head = f'<span class="cb-badge">built-in</span><code>{tool}</code>'
     else:
         owner = f"<b>{r.esc(connector)}</b> › " if connector else ""
         head = f'<span class="cb-badge">connector</span>{owner}<code>{r.esc(tool)}</code>'

@@ -433,7 +433,10 @@ def _render_md(src: str) -> str:
             out = _IMG.sub(_image, out)
         if "<a " in out:
             out = _LINK.sub(_link, out)
-    if _FOREIGN_TAG.search(out):  # the engine made a tag it should not have: show the text, nothing else
+    # The engine made a tag it should not have: show the text, nothing else. Only a "<" or a "&" in its input can
+    # make a "<" beyond its own tags, and of those only a link's, an image's, a code block's and a list's carry an
+    # attribute (' ="'): without any of the three, there is nothing to check.
+    if ("<" in text or "&" in text or '="' in out) and _FOREIGN_TAG.search(out):
         return f"<pre>{esc(src)}</pre>"
     return out
 

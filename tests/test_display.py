@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -457,10 +458,18 @@ def test_code_keeps_its_angle_brackets_and_backslashes():
     assert "<pre><code>&lt;b&gt;x&lt;/b&gt; \\&lt;c&gt;\n</code></pre>" in markup
 
 
-def test_markdown_fails_closed_if_the_engine_ever_passes_html_through(monkeypatch):
-    monkeypatch.setattr(_render, "_PYROMARK", lambda text: '<p onclick="alert(1)">hi</p>\n')
-    markup = md("hi <there>")
-    assert '<pre>hi &lt;there&gt;</pre>' in markup
+@pytest.mark.parametrize(
+    ("src", "engine_output"),
+    [
+        ("hi <there>", '<p onclick="alert(1)">hi</p>\n'),  # an attribute the engine never writes
+        ("hi &lt;there&gt;", "<p><there>hi</there></p>\n"),  # an entity decoded and not escaped again
+        ("[hi](https://x.example)", '<p><a href="https://x.example" title="" onclick="x">hi</a></p>\n'),
+    ],
+)
+def test_markdown_fails_closed_if_the_engine_ever_passes_html_through(monkeypatch, src, engine_output):
+    monkeypatch.setattr(_render, "_PYROMARK", lambda text: engine_output)
+    markup = md(src)
+    assert f"<pre>{html.escape(src)}</pre>" in markup
 
 
 # -------------------------------------------------------------- unknown types
