@@ -313,8 +313,9 @@ class _Reading:
         self.producers: list[tuple[Any, Any]] = []  # each entry's (agent id, model), None when missing
         self.names: dict[str, str] = {}  # agent id -> name, from handoffs
         add_fields, add_kind, add_producer = self.fields.append, self.kinds.append, self.producers.append
+        plans = _PLANS
         for entry in self.entries:
-            fields = _items(entry)
+            fields = entry.__dict__ if plans.get(type(entry)) == _MODEL else _items(entry)  # _items(), inlined
             t = fields.get("type")
             t = str(t) if t else type(entry).__name__  # _kind(), inlined
             add_fields(fields)

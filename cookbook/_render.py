@@ -320,7 +320,7 @@ def one_line(value: Any, limit: int = LINE_CHARS, *, blocks: JsonBlocks | None =
 
 def json_block(value: Any, *, cls: str = "cb-json", blocks: JsonBlocks | None = None) -> str:
     """A ``<pre>`` with pretty JSON; long or deep values get a ``<details>`` "show all"."""
-    parsed, ok = parse_json(value)
+    parsed, ok = parse_json(value) if isinstance(value, str) else (value, True)  # parse_json, for a value at once
     if not ok:  # not JSON: show the text as-is, bounded
         text = str(parsed)
         if len(text) <= JSON_PREVIEW_CHARS:
