@@ -654,18 +654,19 @@ def _forms(doc: _Reading, *, text: bool = True, html: bool = True) -> tuple[str,
     messages = (f for f, t in zip(doc.fields, doc.kinds, strict=True) if t == "message.output")
     lines = [helper_text(f.get("content") or None) for f in messages] if text else []
     names = doc.names
-    several = html and len({str(a) for a, _ in doc.producers if a}) > 1
+    if html and len({str(a) for a, _ in doc.producers if a}) > 1:  # several agents: each message says whose it is
+        whos = [names.get(str(a), str(a)) if a else None for a, _ in doc.producers]
+    else:
+        whos = [None] * len(doc.entries)
     body = ['<div class="cb-resp"><style>', r.CSS, "</style>"]  # one join makes the whole page: it is large
     if html and doc.status:
         body.append(f'<div class="cb-live">{r.esc(doc.status)}</div>')
-    for i, (entry, fields, t, (agent, _)) in enumerate(
-        zip(doc.entries, doc.fields, doc.kinds, doc.producers, strict=True)
-    ):
+    for i, (entry, fields, t, who) in enumerate(zip(doc.entries, doc.fields, doc.kinds, whos, strict=True)):
+        active = i in running
         if html:
-            who = names.get(str(agent), str(agent)) if several and agent else None
-            body.append(_entry_html(entry, fields, t, doc, i in running, who))
+            body.append(_entry_html(entry, fields, t, doc, active, who))
         if text and t != "message.output":
-            line = _entry_line(entry, fields, t, doc, i in running)
+            line = _entry_line(entry, fields, t, doc, active)
             if line is not None:
                 lines.append(line)
     if not html:

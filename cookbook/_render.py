@@ -164,27 +164,35 @@ def _layout(v: Any, depth: int, pads: tuple[str, ...], sep: str, max_depth: int,
     non-empty container at ``max_depth`` or deeper, at most ``left[0]`` items in all. Else raises :class:`_NotPlain`
     (or TypeError, for a key that is not a string). ``pads[d]`` starts a line at depth ``d`` (empty on one line)."""
     t = type(v)
-    n = len(v) if t is dict or t is list or t is tuple else -1
-    if n <= 0:
-        if n == 0:
-            return "{}" if t is dict else "[]"
-        raise _NotPlain
-    if depth >= max_depth or n > left[0]:
-        raise _NotPlain
-    left[0] -= n
-    depth += 1
-    inner = pads[depth]
-    parts = []
-    add = parts.append
     if t is dict:
+        n = len(v)
+        if not n:
+            return "{}"
+        if depth >= max_depth or n > left[0]:
+            raise _NotPlain
+        left[0] -= n
+        inner = pads[depth + 1]
+        parts = []
+        add = parts.append
         for k, x in v.items():
             scalar = _SCALARS(type(x))
-            add(f"{inner}{_QUOTE(k)}: {scalar(x) if scalar else _layout(x, depth, pads, sep, max_depth, left)}")
-        return "{" + sep.join(parts) + pads[depth - 1] + "}"
-    for x in v:
-        scalar = _SCALARS(type(x))
-        add(inner + (scalar(x) if scalar else _layout(x, depth, pads, sep, max_depth, left)))
-    return "[" + sep.join(parts) + pads[depth - 1] + "]"
+            add(f"{inner}{_QUOTE(k)}: {scalar(x) if scalar else _layout(x, depth + 1, pads, sep, max_depth, left)}")
+        return "{" + sep.join(parts) + pads[depth] + "}"
+    if t is list or t is tuple:
+        n = len(v)
+        if not n:
+            return "[]"
+        if depth >= max_depth or n > left[0]:
+            raise _NotPlain
+        left[0] -= n
+        inner = pads[depth + 1]
+        parts = []
+        add = parts.append
+        for x in v:
+            scalar = _SCALARS(type(x))
+            add(inner + (scalar(x) if scalar else _layout(x, depth + 1, pads, sep, max_depth, left)))
+        return "[" + sep.join(parts) + pads[depth] + "]"
+    raise _NotPlain
 
 
 # pads for each depth: none on one line, a new line and the indent otherwise
