@@ -307,24 +307,19 @@ class _Reading:
         self.running = running
         self.status = status
         self.error = error
-        self.entries = entries_of(response)
-        self.fields: list[Any] = []  # each entry's fields, values as stored: read them as field() would
-        self.kinds: list[str] = []
-        self.producers: list[tuple[Any, Any]] = []  # each entry's (agent id, model), None when missing
+        self.entries = entries = entries_of(response)
+        plans = _PLANS  # each entry's fields, values as stored: read them as field() would (_items(), inlined)
+        self.fields = fields = [e.__dict__ if plans.get(type(e)) == _MODEL else _items(e) for e in entries]
+        self.kinds = kinds = [str(t) if (t := f.get("type")) else type(e).__name__  # _kind(), inlined
+                              for e, f in zip(entries, fields, strict=True)]
+        # each entry's (agent id, model), None when missing
+        self.producers = [(f.get("agent_id") or None, f.get("model") or None) for f in fields]
         self.names: dict[str, str] = {}  # agent id -> name, from handoffs
-        add_fields, add_kind, add_producer = self.fields.append, self.kinds.append, self.producers.append
-        plans = _PLANS
-        for entry in self.entries:
-            fields = entry.__dict__ if plans.get(type(entry)) == _MODEL else _items(entry)  # _items(), inlined
-            t = fields.get("type")
-            t = str(t) if t else type(entry).__name__  # _kind(), inlined
-            add_fields(fields)
-            add_kind(t)
-            add_producer((fields.get("agent_id") or None, fields.get("model") or None))
+        for f, t in zip(fields, kinds, strict=True):
             if t == "agent.handoff":
                 for id_key, name_key in _HANDOFF_SIDES:
-                    agent_id = fields.get(id_key)
-                    agent_name = fields.get(name_key)
+                    agent_id = f.get(id_key)
+                    agent_name = f.get(name_key)
                     if agent_id and agent_name:
                         self.names[str(agent_id)] = str(agent_name)
         self.usage = field(response, "usage")
@@ -471,10 +466,12 @@ def _content_html(content: Any, cites: _Citations) -> str:
         if isinstance(chunk, str):
             buf.append(r.strip_markers(chunk))
             continue
-        items = _items(chunk)
-        t = _kind(chunk, items)
+        items = chunk.__dict__ if _PLANS.get(type(chunk)) == _MODEL else _items(chunk)  # _items(), inlined
+        t = items.get("type")
+        t = str(t) if t else type(chunk).__name__  # _kind(), inlined
         if t == "text":
-            buf.append(r.strip_markers(str(_val(items, "text", ""))))
+            text = items.get("text")
+            buf.append(r.strip_markers(text if type(text) is str else str(_val(items, "text", ""))))
         elif t == "tool_reference":
             n = cites.add(chunk, items)
             numbers[n] = None
