@@ -18,7 +18,7 @@ during the run cancels out:
   text/html, what Jupyter asks for) on a synthetic response of 1,000 entries,
   against the recipe page's print helper on the same object; ``render_text``
   and ``render_html`` apart too, and the Markdown of the messages alone (what
-  markdown-it costs: the floor under text/html).
+  the Markdown engine and its safety checks cost).
 * P4 the test suite's wall time, with and without the browser test
   (``--skip-tests`` leaves it out: it takes minutes).
 * P5 replay's cost per request in a cassette of 1,000 interactions, for the
@@ -261,7 +261,7 @@ def bench_p3(repeats: int, entries: int = 1000) -> dict[str, Any]:
         "text/plain (render_text)": lambda: render_text(response),
         "text/html (render_html)": lambda: render_html(response),
     }
-    for func in (helper, *cases.values()):  # warm up: imports, markdown-it set-up
+    for func in (helper, *cases.values()):  # warm up: imports, the Markdown engine
         func()
     # the floor under text/html: the Markdown of the response's messages, rendered as render_html renders it
     from cookbook import _render
