@@ -59,8 +59,10 @@ def run_papermill(job: tuple[str, str], out_dir: str) -> tuple[str, str | None]:
         parameters["prompt"] = UNRECORDED
     out = os.path.join(out_dir, f"{slug}-{variant}.ipynb")
     try:
+        # plain papermill; the kernel is stopped at once at the end, as nbval and `cookbook run` stop theirs
         papermill.execute_notebook(str(NOTEBOOKS / f"{slug}.ipynb"), out, parameters=parameters,
-                                   cwd=str(NOTEBOOKS), progress_bar=False, kernel_name="python3")
+                                   cwd=str(NOTEBOOKS), progress_bar=False, kernel_name="python3",
+                                   shutdown_kernel="immediate")
     except Exception as error:  # the notebook's error is checked by the tests
         return out, f"{type(error).__name__}: {error}"
     return out, None
