@@ -14,7 +14,7 @@ from mistralai.client import errors
 
 from cookbook import make_client, retry_config
 
-FAST = retry_config(initial_ms=10, max_interval_ms=40, max_elapsed_ms=1500, jitter_ms=5)
+FAST = retry_config(initial_ms=10, max_interval_ms=40, max_elapsed_ms=600, jitter_ms=5)
 PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
 
 
