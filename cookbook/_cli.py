@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import html
 import json
 import os
@@ -301,6 +302,7 @@ def _kernel_manager_class(ipc_dir: str | None) -> type:
 ENGINE = "cookbook"
 
 
+@functools.cache
 def _register_engine() -> str:
     """papermill's nbclient engine, saving the executed notebook less often; returns its name.
 

@@ -338,14 +338,8 @@ def json_block(value: Any, *, cls: str = "cb-json", blocks: JsonBlocks | None = 
             f'<details class="cb-more"><summary>show all ({len(text):,} characters)</summary>'
             f'<pre class="{cls}">{esc(text[:JSON_FULL_CHARS])}</pre></details>'
         )
-    try:  # format_json's fast path, inlined: most blocks are small
-        preview = _layout(parsed, 0, _LINE_STARTS[2], ",", JSON_PREVIEW_DEPTH, [JSON_PREVIEW_CHARS])
-    except (_NotPlain, TypeError):
-        preview, complete = format_json(parsed, max_depth=JSON_PREVIEW_DEPTH, max_chars=JSON_PREVIEW_CHARS)
-    else:
-        complete = len(preview) <= JSON_PREVIEW_CHARS
-        if not complete:
-            preview = preview[:JSON_PREVIEW_CHARS] + "…"
+    preview, complete = _fast_json(parsed, 2, JSON_PREVIEW_DEPTH, JSON_PREVIEW_CHARS) or format_json(
+        parsed, max_depth=JSON_PREVIEW_DEPTH, max_chars=JSON_PREVIEW_CHARS)
     if complete:
         if blocks is not None:
             blocks[id(value)] = (value, preview)
