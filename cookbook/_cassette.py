@@ -52,6 +52,16 @@ AUTHORED_NOTE = (
 )
 RECORDED_NOTE = "Recorded from the Mistral API by the cookbook's record mode; secrets scrubbed."
 
+# Public recordings of the real API that authored exchanges are modelled on. An authored interaction names the ones
+# its shape follows in ``capture`` (a list of these keys), or says ``capture: none`` when no public capture of such
+# an answer exists and its shape is a guess.
+CAPTURES = {
+    "braintrust-2026": "VCR recordings of the real API (2026) in braintrustdata/braintrust-sdk-python, "
+                       "py/src/braintrust/integrations/mistral/cassettes/latest/",
+    "mistral-cookbook": "stored outputs of mistralai/cookbook's connectors notebooks, "
+                        "mistral/connectors/01-build-a-database-advisor-agent.ipynb and 02-build-a-quickstart-generator.ipynb",
+}
+
 _SECRET_NAME = re.compile(r"authorization|api[-_]?key|apikey|token|secret|password|cookie|signature|^key$", re.I)
 _SECRET_JSON_KEYS = {"api_key", "apikey", "access_token", "refresh_token", "id_token", "client_secret", "password"}
 _KEPT_REQUEST_HEADERS = {"content-type", "accept"}
@@ -364,9 +374,10 @@ class serializer:
             if content_type:
                 response["content-type"] = content_type
             response.update(_body_to_file(resp["body"]["string"], content_type))
-            interactions.append(
-                {"provenance": resp.get("provenance", "authored"), "request": request, "response": response}
-            )
+            item = {"provenance": resp.get("provenance", "authored")}
+            if item["provenance"] == "authored":
+                item["capture"] = resp.get("capture") or "none"
+            interactions.append({**item, "request": request, "response": response})
         kinds = {i["provenance"] for i in interactions}
         meta["provenance"] = kinds.pop() if len(kinds) == 1 else "mixed"
         meta["note"] = RECORDED_NOTE if meta["provenance"] == "recorded" else AUTHORED_NOTE
@@ -394,6 +405,8 @@ class serializer:
                 "body": {"string": _body_from_file(resp) or ""},
                 "provenance": item.get("provenance", "authored"),
             }
+            if response["provenance"] == "authored":
+                response["capture"] = item.get("capture") or "none"
             interactions.append({"request": request, "response": response})
         meta = {k: v for k, v in doc.items() if k not in ("format", "interactions")}
         return {"version": 1, "interactions": interactions, "metadata": meta}

@@ -21,8 +21,21 @@ if TYPE_CHECKING:
     from vcr.cassette import Cassette
 
 
+PROVENANCE_HEADER = "cookbook-provenance"
+
+
+def provenance_of(response: dict) -> str:
+    """What a replayed answer rests on, as the transport tells it in the ``cookbook-provenance`` header:
+    ``recorded``, ``authored; capture=braintrust-2026,mistral-cookbook`` or ``authored; capture=none``."""
+    if response.get("provenance") == "recorded":
+        return "recorded"
+    capture = response.get("capture") or "none"
+    return "authored; capture=" + (capture if isinstance(capture, str) else ",".join(capture))
+
+
 def _httpx_response(response: dict, request: httpx.Request) -> httpx.Response:
     headers = [(name, value) for name, values in response["headers"].items() for value in values]
+    headers.append((PROVENANCE_HEADER, provenance_of(response)))
     body = response["body"]["string"] or b""
     if isinstance(body, str):
         body = body.encode("utf-8")
