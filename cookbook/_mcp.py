@@ -32,9 +32,8 @@ run (JSON-RPC ids count from 1, ``clientInfo`` is :data:`CLIENT_INFO`), but the
 ``2025-11-25``): an SDK that offers another one misses older recordings.
 
 For cassette authors: :func:`record_mcp_preflight` appends a real exchange to a
-cassette file; :func:`authored_preflight_interactions` builds one by hand (for
-servers this project cannot reach) by running the SDK against the authored
-answers, so the requests are exactly what the SDK sends.
+cassette file (exchanges written by hand, for servers this project cannot reach,
+are built by the test suite: ``tests/fixtures/mcp_preflight.py``).
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ import contextvars
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,7 +59,6 @@ __all__ = [
     "McpPreflightError",
     "McpServerInfo",
     "McpTool",
-    "authored_preflight_interactions",
     "inspect_mcp_server",
     "inspect_mcp_server_sync",
     "record_mcp_preflight",
@@ -737,78 +735,3 @@ def record_mcp_preflight(
     recorder = _cassette.open_cassette(path, secrets=[v for v in (headers or {}).values() if v])
     return _run_sync(lambda: _inspect(url, headers=headers, timeout=timeout, mode="record",
                                       http_transport=_Recording(recorder)))
-
-
-def authored_preflight_interactions(
-    url: str,
-    *,
-    server_info: Mapping[str, Any],
-    tools: Sequence[Mapping[str, Any]],
-    protocol_version: str | None = None,
-    capabilities: Mapping[str, Any] | None = None,
-    instructions: str | None = None,
-    page_size: int | None = None,
-) -> list[dict]:
-    """A preflight exchange written by hand, as vcrpy interactions for the cookbook's cassette serializer.
-
-    For servers this project cannot reach (e.g. DeepWiki): the mcp SDK runs the
-    real preflight against an in-memory server answering with the authored
-    ``initialize`` result and ``tools`` (MCP ``Tool`` objects: ``name``,
-    ``description``, ``inputSchema``, ...), so each request is exactly what the
-    SDK sends and each answer has been parsed by the SDK. Returns the
-    interactions in order, marked ``provenance: authored``; pass them in the
-    ``interactions`` list given to ``cookbook._cassette.serializer.serialize``.
-    """
-    import mcp_types
-    from mcp_types.version import LATEST_HANDSHAKE_VERSION
-
-    result: dict[str, Any] = {
-        "protocolVersion": protocol_version or LATEST_HANDSHAKE_VERSION,
-        "capabilities": dict(capabilities or {"tools": {"listChanged": False}}),
-        "serverInfo": dict(server_info),
-    }
-    if instructions:
-        result["instructions"] = instructions
-    mcp_types.InitializeResult.model_validate(result, by_name=False)
-    tool_list = [dict(t) for t in tools]
-    for tool in tool_list:
-        mcp_types.Tool.model_validate(tool, by_name=False)
-    size = page_size or max(len(tool_list), 1)
-    interactions: list[dict] = []
-
-    def answer(request: Any) -> Any:
-        message = json.loads(request.content) if request.content else {}
-        method = message.get("method")
-        if "id" not in message:  # a notification
-            status, body, content_type = 202, "", None
-        else:
-            if method == "initialize":
-                payload: dict[str, Any] = result
-            elif method == "tools/list":
-                start = int((message.get("params") or {}).get("cursor") or 0)
-                payload = {"tools": tool_list[start:start + size]}
-                if start + size < len(tool_list):
-                    payload["nextCursor"] = str(start + size)
-            else:
-                raise AssertionError(f"the preflight sent an unexpected {request.method} {method!r}")
-            status, content_type = 200, "application/json"
-            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": payload}, ensure_ascii=False)
-        kept = {k: [v] for k, v in request.headers.items() if k in ("accept", "content-type")}
-        interactions.append({
-            "request": {"method": request.method, "uri": str(request.url), "headers": kept,
-                        "body": request.content.decode() if request.content else None},
-            "response": {
-                "status": {"code": status, "message": HTTPStatus(status).phrase},
-                "headers": {"content-type": [content_type]} if content_type else {},
-                "body": {"string": body},
-                "provenance": "authored",
-            },
-        })
-        return httpx.Response(status, headers={"content-type": content_type} if content_type else {},
-                              content=body.encode())
-
-    info = _run_sync(lambda: _inspect(url, headers=None, timeout=10, mode="authored",
-                                      http_transport=httpx.MockTransport(answer)))
-    if info.tool_names != [t["name"] for t in tool_list]:
-        raise AssertionError(f"the SDK read the tools as {info.tool_names}")
-    return interactions

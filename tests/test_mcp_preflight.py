@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fixtures.mcp_preflight import authored_preflight_interactions
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_server import CORPUS, TOKEN, LocalMcpServer
@@ -25,7 +26,6 @@ from cookbook._mcp import (
     McpServerInfo,
     McpTool,
     _inspect,
-    authored_preflight_interactions,
     inspect_mcp_server,
     inspect_mcp_server_sync,
     record_mcp_preflight,
