@@ -44,6 +44,19 @@ class SchemaProblem(AssertionError):
 
 # --------------------------------------------------------------------------- strict parsing
 
+# Keys the real API sends that mistralai 3.7's models do not declare (the SDK drops them), and only where public
+# captures show them (cookbook._cassette.CAPTURES): ``function`` (the tool's name again) on tool.execution entries
+# and on every tool.execution.* event; ``source`` (the search provider) on the tool_reference chunks of older
+# answers. Each must be a string. (``guardrails`` on a conversation response is declared by the SDK; error bodies
+# other than 422 are not parsed with a model, so ``raw_status_code`` needs no entry.)
+EXTRA_KEYS: dict[type, frozenset[str]] = {
+    models.ToolExecutionEntry: frozenset({"function"}),
+    models.ToolExecutionStartedEvent: frozenset({"function"}),
+    models.ToolExecutionDeltaEvent: frozenset({"function"}),
+    models.ToolExecutionDoneEvent: frozenset({"function"}),
+    models.ToolReferenceChunk: frozenset({"source"}),
+}
+
 
 def _strict_problems(value: Any, raw: Any, where: str) -> list[str]:
     """Keys in ``raw`` that the parsed model dropped, and values the SDK did not recognize."""
@@ -56,9 +69,13 @@ def _strict_problems(value: Any, raw: Any, where: str) -> list[str]:
         fields = type(value).model_fields
         known = {**{name: name for name in fields}, **{f.alias: name for name, f in fields.items() if f.alias}}
         extra_allowed = type(value).model_config.get("extra") == "allow"
+        extra_known = EXTRA_KEYS.get(type(value), frozenset())
         for key, item in raw.items():
             if key in known:
                 problems += _strict_problems(getattr(value, known[key]), item, f"{where}.{key}")
+            elif key in extra_known:
+                if not isinstance(item, str):
+                    problems.append(f"{where}.{key}: a string, not {item!r:.40}")
             elif not extra_allowed:
                 problems.append(f"{where}.{key}: not a field of {type(value).__name__}")
     elif isinstance(value, list) and isinstance(raw, list):
@@ -358,6 +375,14 @@ BROKEN = {
         lambda b: b["usage"].update(conector_tokens=b["usage"].pop("connector_tokens"))),
     "tool reference without a title": lambda: _edit_json(
         _web_search_answer(), "response", lambda b: b["outputs"][1]["content"][1].pop("title")),
+    "function on a message entry (only tool calls carry it)": lambda: _edit_json(
+        _web_search_answer(), "response", lambda b: b["outputs"][1].update(function="web_search")),
+    "tool call whose function is not a string": lambda: _edit_json(
+        _web_search_answer(), "response", lambda b: b["outputs"][0].update(function=None)),
+    "misspelled function on a tool call": lambda: _edit_json(
+        _web_search_answer(), "response", lambda b: b["outputs"][0].update(functoin=b["outputs"][0].pop("function"))),
+    "source on a text chunk (only references carry it)": lambda: _edit_json(
+        _web_search_answer(), "response", lambda b: b["outputs"][1]["content"][0].update(source="brave")),
     "unknown output entry type": lambda: _edit_json(
         _web_search_answer(), "response", lambda b: b["outputs"][1].update(type="message.outptu")),
     "input entry without the SDK's defaults": lambda: _edit_json(
