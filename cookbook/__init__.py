@@ -27,6 +27,7 @@ _LAZY = {
     "ResponseStreamError": "._stream",
     "explain": "._explain",
     "explained_errors": "._explain",
+    "replay_only": "._explain",
     "ErrorCard": "._explain",
     "inspect_mcp_server": "._mcp",
     "inspect_mcp_server_sync": "._mcp",
@@ -68,6 +69,7 @@ __all__ = [
     "make_client",
     "oauth_token",
     "resolve_mode",
+    "replay_only",
     "retry_config",
     "temporary_agent",
     "temporary_connector",
@@ -78,7 +80,7 @@ if TYPE_CHECKING:
     from . import tools
     from ._client import ClientInfo, make_client, oauth_token, resolve_mode, retry_config
     from ._display import RenderedResponse, display_response
-    from ._explain import ErrorCard, explain, explained_errors
+    from ._explain import ErrorCard, explain, explained_errors, replay_only
     from ._lifecycle import temporary_agent, temporary_connector
     from ._mcp import McpPreflightError, McpServerInfo, McpTool, inspect_mcp_server, inspect_mcp_server_sync
     from ._snippets import equivalents

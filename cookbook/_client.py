@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import html
+import functools
+import inspect
+import json
 import os
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from . import _cassette
+from ._display import RequestContext
 from ._errors import ConfigurationError
+from ._transport import PROVENANCE_HEADER
 
 MODES = ("replay", "live", "record")
 KEY_VARIABLE = "MISTRAL_API_KEY"
@@ -48,12 +57,13 @@ def resolve_mode(mode: str | None = None, *, api_key: str | None = None) -> tupl
 
 @dataclass
 class SentRequest:
-    """A request as the client sent it, with secrets already replaced, and its response status."""
+    """A request as the client sent it, with secrets already replaced, and what answered it."""
 
     method: str
     url: str
     body: Any = None
     status: int | None = None
+    provenance: str | None = None  # for a replayed answer: what it rests on (the cookbook-provenance header)
 
     @property
     def ok(self) -> bool:
@@ -61,8 +71,6 @@ class SentRequest:
 
     @property
     def path(self) -> str:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(self.url)
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
@@ -71,9 +79,10 @@ class SentRequest:
 class ClientInfo:
     """What a cookbook client is wired to; displays as one line.
 
-    ``sent`` lists the requests the client has sent (scrubbed), newest last.
-    ``transport`` is the replay or record transport behind the client (None when
-    live), for other HTTP clients that must answer from the same cassettes.
+    ``sent`` lists the requests the client has sent (scrubbed), newest last. ``transport`` is the replay or
+    record transport behind the client (None when live), for other HTTP clients that must answer from the same
+    cassettes. ``agents`` and ``connectors`` are what the client learnt from the API's answers (an agent's
+    tools, a connector's name by id), so a response can say which connector ran a tool.
     """
 
     mode: str
@@ -82,6 +91,9 @@ class ClientInfo:
     server_url: str | None = None
     sent: list[SentRequest] = field(default_factory=list, compare=False, repr=False)
     transport: Any = field(default=None, compare=False, repr=False)
+    agents: dict[str, list] = field(default_factory=dict, compare=False, repr=False)
+    connectors: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    conversations: dict[str, RequestContext] = field(default_factory=dict, compare=False, repr=False)
 
     def __str__(self) -> str:
         parts = [f"Mistral client: {self.mode} mode"]
@@ -98,26 +110,63 @@ class ClientInfo:
         return " · ".join(parts)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        color = {"replay": "#2e7d32", "live": "#c62828", "record": "#ef6c00"}[self.mode]
-        badge = (
-            f'<span style="background:{color};color:#fff;border-radius:3px;padding:0 .4em;'
-            f'font-weight:600">{html.escape(self.mode)}</span>'
-        )
-        rest = html.escape(str(self).split(" · ", 1)[1])
-        return {
-            "text/plain": str(self),
-            "text/html": f'<div style="font-family:var(--jp-code-font-family,monospace);font-size:90%">'
-            f"Mistral client {badge} · {rest}</div>",
-        }
+        from . import _markup
+
+        return _markup.mimebundle(str(self), str(_markup.render("client.html.j2", info=self)), include, exclude)
+
+    def context(self, sent: SentRequest | None) -> RequestContext:
+        """What a response to ``sent`` needs to know: the connectors the request sent (by name), and provenance."""
+        if sent is None:
+            return RequestContext()
+        body = sent.body if isinstance(sent.body, dict) else {}
+        path = urlsplit(sent.url).path.rstrip("/")
+        conversation = path.split("/")[3] if path.count("/") >= 3 and path.startswith("/v1/conversations/") else None
+        if conversation and not body.get("tools") and conversation in self.conversations:
+            return RequestContext(self.conversations[conversation].connectors, sent.provenance)
+        tools = list(body.get("tools") or []) + list(self.agents.get(str(body.get("agent_id")), []))
+        names = [self.connectors.get(str(t["connector_id"]), str(t["connector_id"])) for t in tools
+                 if isinstance(t, dict) and t.get("type") == "connector" and t.get("connector_id")]
+        return RequestContext(tuple(dict.fromkeys(names)), sent.provenance)
+
+    def learn(self, request: Any, data: Any) -> None:
+        """Note an agent's tools and connectors' names from an answer of the agents or connectors endpoints."""
+        path = urlsplit(str(request.url)).path
+        items = data.get("items") if isinstance(data, dict) and isinstance(data.get("items"), list) else [data]
+        for item in items if isinstance(data, dict | list) else []:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
+            if path.startswith("/v1/agents"):
+                self.agents[str(item["id"])] = list(item.get("tools") or [])
+            elif path.startswith("/v1/connectors") and item.get("name"):
+                self.connectors[str(item["id"])] = str(item["name"])
 
 
-def _request_log(sent: list[SentRequest], secrets: Sequence[str]) -> tuple[dict, dict]:
-    """httpx event hooks (sync, async): each outgoing request is appended to ``sent``, its status noted."""
-    import json
-    import weakref
+# --------------------------------------------------------------------------- what answered what
 
-    from . import _cassette
+# The requests sent during the SDK call under way in this task or thread (see _traced).
+_CALL: ContextVar[list[SentRequest] | None] = ContextVar("cookbook_call", default=None)
+# The last results and errors of cookbook clients' calls, each with the context of its request. Objects are kept
+# alive here while listed, so an id cannot be reused by another object meanwhile.
+_RESULTS: OrderedDict[int, tuple[Any, RequestContext]] = OrderedDict()
+_KEPT_RESULTS = 128
 
+
+def remember(obj: Any, context: RequestContext) -> None:
+    _RESULTS[id(obj)] = (obj, context)
+    _RESULTS.move_to_end(id(obj))
+    while len(_RESULTS) > _KEPT_RESULTS:
+        _RESULTS.popitem(last=False)
+
+
+def context_of(obj: Any) -> RequestContext | None:
+    """The request context of a response, stream or error a cookbook client returned or raised (else None)."""
+    hit = _RESULTS.get(id(obj))
+    return hit[1] if hit is not None and hit[0] is obj else None
+
+
+def _request_log(info: ClientInfo, secrets: Sequence[str]) -> tuple[dict, dict]:
+    """httpx event hooks (sync, async): log each request scrubbed, note its status and provenance, and learn
+    agents' tools and connectors' names from the answers that hold them."""
     pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def note(request: Any) -> None:
@@ -128,21 +177,115 @@ def _request_log(sent: list[SentRequest], secrets: Sequence[str]) -> tuple[dict,
             parsed = body.decode("utf-8", "replace") if body else None
         url = _cassette.scrub_url(str(request.url).split("#", 1)[0], secrets)
         pending[request] = entry = SentRequest(request.method, url, parsed)
-        sent.append(entry)
-        del sent[:-100]
+        info.sent.append(entry)
+        del info.sent[:-100]
+        call = _CALL.get()
+        if call is not None:
+            call.append(entry)
 
-    def answered(response: Any) -> None:
+    def answered(response: Any) -> bool:
         entry = pending.pop(response.request, None)
         if entry is not None:
             entry.status = response.status_code
+            entry.provenance = response.headers.get(PROVENANCE_HEADER)
+        path = urlsplit(str(response.request.url)).path
+        return response.status_code < 300 and path.startswith(("/v1/agents", "/v1/connectors")) and \
+            "json" in response.headers.get("content-type", "")
+
+    def learn(response: Any) -> None:
+        try:
+            info.learn(response.request, response.json())
+        except ValueError:
+            pass
+
+    def on_response(response: Any) -> None:
+        if answered(response):
+            response.read()
+            learn(response)
 
     async def anote(request: Any) -> None:
         note(request)
 
-    async def aanswered(response: Any) -> None:
-        answered(response)
+    async def aon_response(response: Any) -> None:
+        if answered(response):
+            await response.aread()
+            learn(response)
 
-    return {"request": [note], "response": [answered]}, {"request": [anote], "response": [aanswered]}
+    return {"request": [note], "response": [on_response]}, {"request": [anote], "response": [aon_response]}
+
+
+# conversations' methods whose responses are displayed, the ones of them that are checked first, and the checks
+_TRACED = {
+    "conversations": [f"{verb}{stream}{sync}" for verb in ("start", "append", "restart")
+                      for stream in ("", "_stream") for sync in ("", "_async")],
+    "agents": ["create", "create_async"],
+}
+
+
+def _traced(method: Any, info: ClientInfo, check: Any) -> Any:
+    """``method`` (sync or async) that checks its arguments first (when ``check``), and remembers which request
+    its result (or error) answers, for the displays."""
+    signature = inspect.signature(method)
+
+    def before(args: tuple, kwargs: dict) -> Any:
+        if check is not None:
+            try:
+                arguments = dict(signature.bind(*args, **kwargs).arguments)
+            except TypeError:
+                arguments = dict(kwargs)  # the SDK itself will say what is wrong with the call
+            check(arguments)
+        return _CALL.set([])
+
+    def after(token: Any, outcome: Any) -> None:
+        sent = _CALL.get() or []
+        _CALL.reset(token)
+        context = info.context(sent[-1] if sent else None)
+        remember(outcome, context)
+        conversation = getattr(outcome, "conversation_id", None)
+        if isinstance(conversation, str) and sent and sent[-1].ok:
+            info.conversations[conversation] = context
+
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            token = before(args, kwargs)
+            try:
+                result = await method(*args, **kwargs)
+            except Exception as error:
+                after(token, error)
+                raise
+            after(token, result)
+            return result
+
+        return run_async
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        token = before(args, kwargs)
+        try:
+            result = method(*args, **kwargs)
+        except Exception as error:
+            after(token, error)
+            raise
+        after(token, result)
+        return result
+
+    return run
+
+
+def _wire(client: Any, info: ClientInfo, check_requests: bool) -> Any:
+    """Give ``client`` its ``cookbook`` info, and trace (and check) the calls the recipes display."""
+    from ._tools import check_agent, check_conversation
+
+    client.cookbook = info
+    checks = {"start": check_conversation, "create": check_agent} if check_requests else {}
+    for name, methods in _TRACED.items():
+        resource = getattr(client.beta, name)
+        for method in methods:
+            check = next((c for verb, c in checks.items() if method.startswith(verb)), None)
+            setattr(resource, method, _traced(getattr(resource, method), info, check))
+    return client
 
 
 DEFAULT_TIMEOUT_MS = 120_000  # requests that run tools (web search, MCP servers) can take a while
@@ -169,104 +312,6 @@ def retry_config(
     backoff = BackoffStrategy(initial_ms, max_interval_ms, exponent, max_elapsed_ms, jitter_ms=jitter_ms)
     statuses = [str(code) for code in sorted(RETRIED)]
     return RetryConfig("backoff", backoff, retry_connection_errors=True, status_codes_override=statuses)
-
-
-# client.beta's resources the recipes use, and where the SDK defines them. The SDK's own ``Beta`` imports all
-# fifteen of its resources when it is first reached (about a second of pydantic models per kernel); a cookbook
-# client makes these one by one, on first use. Any other name, or one of these the SDK has moved, comes from
-# the SDK's ``Beta``.
-_BETA_RESOURCES = {
-    "conversations": ("mistralai.client.conversations", "Conversations"),
-    "agents": ("mistralai.client.beta_agents", "BetaAgents"),
-    "connectors": ("mistralai.client.connectors", "Connectors"),
-}
-
-_CLASS = None
-_BETA_CLASS = None
-
-
-def _lazy_beta_class() -> type:
-    """``LazyBeta``: ``client.beta`` with each resource imported and made on first use."""
-    global _BETA_CLASS
-    if _BETA_CLASS is None:
-        from importlib import import_module
-
-        from mistralai.client.basesdk import BaseSDK
-
-        class LazyBeta(BaseSDK):
-            """The SDK's beta resources (``conversations``, ``agents``, ``connectors``, ...), each made on first use.
-
-            A resource is handed to the client's ``_beta_hook`` (the request checks) before it is returned, and is
-            then an ordinary attribute.
-            """
-
-            _sdk_beta: Any = None
-
-            def __getattr__(self, name: str) -> Any:
-                if name.startswith("_"):
-                    raise AttributeError(name)
-                resource = self._make(name)
-                hook = getattr(self.parent_ref, "_beta_hook", None)
-                if hook is not None:
-                    resource = hook(name, resource)
-                setattr(self, name, resource)
-                return resource
-
-            def _make(self, name: str) -> Any:
-                where = _BETA_RESOURCES.get(name)
-                if where is not None:
-                    try:
-                        resource_class = getattr(import_module(where[0]), where[1])
-                    except (ImportError, AttributeError):
-                        pass
-                    else:
-                        return resource_class(self.sdk_configuration, parent_ref=self.parent_ref)
-                return getattr(self._sdk(), name)
-
-            def _sdk(self) -> Any:
-                """The SDK's own ``Beta`` (all its resources imported), for the names made here from it."""
-                if self._sdk_beta is None:
-                    from mistralai.client.beta import Beta
-
-                    self._sdk_beta = Beta(self.sdk_configuration, parent_ref=self.parent_ref)
-                return self._sdk_beta
-
-            def __dir__(self) -> list[str]:
-                return sorted(set(super().__dir__()) | set(vars(self._sdk())))
-
-        _BETA_CLASS = LazyBeta
-    return _BETA_CLASS
-
-
-def _client_class() -> type:
-    """``CookbookClient``: ``mistralai.client.Mistral`` plus one attribute, ``cookbook``, that says how it is wired.
-
-    Its ``beta`` makes each resource on first use (see ``_BETA_RESOURCES``).
-    """
-    global _CLASS
-    if _CLASS is None:
-        from mistralai.client import Mistral
-
-        class CookbookClient(Mistral):
-            cookbook: ClientInfo
-            # called as hook(name, resource) on each client.beta resource as it is made (cookbook._tools.guard)
-            _beta_hook: Any = None
-
-            def __getattr__(self, name: str) -> Any:
-                if name == "beta":
-                    beta = _lazy_beta_class()(self.sdk_configuration, parent_ref=self)
-                    self.beta = beta
-                    return beta
-                return super().__getattr__(name)
-
-            def __repr__(self) -> str:
-                return f"<{self.cookbook}>"
-
-            def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-                return self.cookbook._repr_mimebundle_(include, exclude)
-
-        _CLASS = CookbookClient
-    return _CLASS
 
 
 def make_client(
@@ -301,17 +346,14 @@ def make_client(
     """
     from importlib.metadata import version
 
-    from . import _cassette
+    from mistralai.client import Mistral
+
     from ._http import httpx
     from ._transport import RecordTransport, ReplayTransport
 
     mode, key = resolve_mode(mode, api_key=api_key)
     names = [cassette] if isinstance(cassette, (str, os.PathLike)) else list(cassette or [])
     sdk_version = version("mistralai")
-    cls = _client_class()
-
-    sent: list[SentRequest] = []
-    hooks, async_hooks = _request_log(sent, [key or ""] if mode != "replay" else [])
     transport: Any = None
     if mode == "live":
         shown: tuple[str, ...] = ()
@@ -331,13 +373,13 @@ def make_client(
         shown = tuple(p.stem for p in paths)
         key = REPLAY_KEY
 
-    from ._tools import guard
-
+    info = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai", transport=transport)
+    hooks, async_hooks = _request_log(info, [key or ""] if mode != "replay" else [])
     if mode == "replay" or retries is False or retries is None:
         retry = None
     else:
         retry = retry_config() if retries is True else retries
-    client = cls(
+    client = Mistral(
         api_key=key,
         server_url=server_url,
         client=httpx.Client(transport=transport, follow_redirects=True, event_hooks=hooks),
@@ -345,8 +387,7 @@ def make_client(
         retry_config=retry,
         timeout_ms=timeout_ms,
     )
-    client.cookbook = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai", sent, transport)
-    return guard(client) if check_requests else client
+    return _wire(client, info, check_requests)
 
 
 REPLAY_TOKEN = "replay-mode-needs-no-token"

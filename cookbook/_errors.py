@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CookbookError(Exception):
     """Base class for errors raised by the cookbook itself (not by the API)."""
@@ -23,6 +25,18 @@ class ReplayMiss(CookbookError, LookupError):
         self.method = method
         self.path = path
         self.cassettes = cassettes
+
+    @property
+    def card(self) -> Any:
+        from ._explain import ErrorCard
+
+        first, _, rest = str(self).partition("\n")
+        return ErrorCard(
+            "No recording for this request", "ReplayMiss", message=first, listing=rest.strip("\n"),
+            cause="Replay mode answers only the requests recorded in the cassette; this one (a changed prompt, "
+                  "model or tool list) was never recorded.",
+            fix="Use a recorded prompt (listed above), or set MISTRAL_API_KEY to send it to the API for real "
+                "(COOKBOOK_MODE=record also saves the answer).")
 
     def _render_traceback_(self) -> list[str]:
         # IPython calls this instead of printing a traceback: in a notebook the

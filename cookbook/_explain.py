@@ -22,6 +22,7 @@ still fails.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -29,9 +30,13 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from . import _render as r
+import pydantic
+from mistralai.client import errors
 
-__all__ = ["ErrorCard", "Caught", "explain", "explained_errors"]
+from . import _markup
+from ._http import httpx
+
+__all__ = ["Caught", "ErrorCard", "Skipped", "explain", "explained_errors", "replay_only"]
 
 
 @dataclass(frozen=True)
@@ -215,99 +220,83 @@ class ErrorCard:
     api_code: str | None = None
     retry_after: str | None = None
     expected: bool = False
+    listing: str = ""  # preformatted text (a diff, a list of prompts) shown as it is
+    provenance: str | None = None  # for an error replayed from a cassette: what the exchange rests on
+
+    @property
+    def codes(self) -> str:
+        return ", ".join(x for x in (self.api_type, f"code {self.api_code}" if self.api_code else None) if x)
+
+    @property
+    def heading(self) -> tuple[str, str]:
+        """``(status, rest of the title)``: the status apart, so the HTML can set it off."""
+        if self.status is not None and self.title.startswith(f"{self.status} "):
+            return str(self.status), self.title[len(str(self.status)) + 1:]
+        return "", self.title
+
+    @property
+    def provenance_note(self) -> str:
+        from ._display import provenance_note
+
+        return provenance_note(self.provenance)
 
     def __str__(self) -> str:
         lines = [f"{self.title} ({self.error_type})" + (" - expected" if self.expected else "")]
         if self.message:
             lines.append(f"{'API says' if self.status is not None else 'Message'}: {self.message}")
         lines.extend(f"  - {d}" for d in self.details)
-        codes = ", ".join(x for x in (self.api_type, f"code {self.api_code}" if self.api_code else None) if x)
-        if codes:
-            lines.append(f"Type: {codes}")
+        if self.listing:
+            lines.append(self.listing)
+        if self.codes:
+            lines.append(f"Type: {self.codes}")
         if self.retry_after:
             lines.append(f"Retry after: {self.retry_after} s")
         if self.cause:
             lines.append(f"Cause: {self.cause}")
         if self.fix:
             lines.append(f"Fix: {self.fix}")
-        for other in self.also:
-            lines.append(f"Also possible: {other.cause} Fix: {other.fix}")
+        lines.extend(f"Also possible: {other.cause} Fix: {other.fix}" for other in self.also)
+        if self.provenance_note:
+            lines.append(f"({self.provenance_note})")
         return "\n".join(lines)
 
-    def _html(self) -> str:
-        title, status = self.title, ""
-        if self.status is not None and title.startswith(f"{self.status} "):
-            status = f'<span class="cb-card-status">{r.esc(self.status)}</span>'
-            title = title[len(str(self.status)) :].strip()
-        parts = [
-            f'<div class="cb-card-head">{status}{r.esc(title)} '
-            f'<span class="cb-desc">({r.esc(self.error_type)}{" — expected" if self.expected else ""})</span></div>'
-        ]
-        if self.message:
-            parts.append(f"<div>{r.esc(self.message)}</div>")
-        if self.details:
-            parts.append("<ul>" + "".join(f"<li>{r.esc(d)}</li>" for d in self.details) + "</ul>")
-        rows = []
-        codes = ", ".join(x for x in (self.api_type, f"code {self.api_code}" if self.api_code else None) if x)
-        if codes:
-            rows.append(("Type", codes))
-        if self.retry_after:
-            rows.append(("Retry after", f"{self.retry_after} s"))
-        if self.cause:
-            rows.append(("Cause", self.cause))
-        if self.fix:
-            rows.append(("Fix", self.fix))
-        if rows:
-            parts.append("<dl>" + "".join(f"<dt>{r.esc(k)}</dt><dd>{r.esc(v)}</dd>" for k, v in rows) + "</dl>")
-        if self.also:
-            items = "".join(f"<li>{r.esc(a.cause)} <i>Fix:</i> {r.esc(a.fix)}</li>" for a in self.also)
-            parts.append(f'<details class="cb-more"><summary>other possible causes</summary><ul>{items}</ul></details>')
-        klass = "cb-card cb-card--expected" if self.expected else "cb-card"
-        return f'<div class="{klass}"><style>{r.CSS}</style>{"".join(parts)}</div>'
-
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return r.mimebundle(str(self), self._html(), include, exclude)
+        return _markup.mimebundle(str(self), str(_markup.render("card.html.j2", card=self)), include, exclude)
 
 
 # ----------------------------------------------------------------------- parsing
 
 
 def _short(value: Any, limit: int = 600) -> str:
-    text = value if isinstance(value, str) else r.one_line(value, limit)
-    text = text.strip()
+    text = (value if isinstance(value, str) else _markup.one_line(value, limit)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _body_fields(body: Any) -> dict[str, Any]:
     """message/type/code/param/detail from a Mistral (or FastAPI-style) JSON error body."""
-    parsed, ok = r.parse_json(body) if isinstance(body, str) else (body, isinstance(body, dict))
+    parsed, ok = _markup.parse_json(body) if isinstance(body, str) else (body, isinstance(body, dict))
     if not ok or not isinstance(parsed, dict):
         return {"message": _short(body) if body else ""}
-    message = parsed.get("message")
-    detail = parsed.get("detail")
-    if isinstance(message, (dict, list)):  # some errors nest the real message
+    message, detail = parsed.get("message"), parsed.get("detail")
+    if isinstance(message, dict | list):  # some errors nest the real message
         inner = message.get("detail") if isinstance(message, dict) else None
         message = _short(inner) if isinstance(inner, str) else _short(message)
     if message is None and isinstance(detail, str):
         message, detail = detail, None
-    return {
-        "message": "" if message is None else str(message),
-        "type": parsed.get("type"),
-        "code": parsed.get("code"),
-        "param": parsed.get("param"),
-        "detail": detail if isinstance(detail, list) else None,
-    }
+    return {"message": "" if message is None else str(message), "type": parsed.get("type"),
+            "code": parsed.get("code"), "param": parsed.get("param"),
+            "detail": detail if isinstance(detail, list) else None}
 
 
 def _loc(loc: Any) -> str:
-    return ".".join(str(p) for p in loc) if isinstance(loc, (list, tuple)) else str(loc)
+    return ".".join(str(p) for p in loc) if isinstance(loc, list | tuple) else str(loc)
 
 
 def _detail_lines(detail: Any) -> list[str]:
     lines = []
     for item in list(detail or [])[:12]:
-        loc = getattr(item, "loc", None) if not isinstance(item, dict) else item.get("loc")
-        msg = getattr(item, "msg", None) if not isinstance(item, dict) else item.get("msg")
+        loc = item.get("loc") if isinstance(item, dict) else getattr(item, "loc", None)
+        msg = item.get("msg") if isinstance(item, dict) else getattr(item, "msg", None)
         lines.append(f"{_loc(loc)}: {msg}" if loc else str(msg if msg is not None else _short(item, 200)))
     return lines
 
@@ -315,10 +304,7 @@ def _detail_lines(detail: Any) -> list[str]:
 def _pick(status: int | None, haystack: str) -> tuple[Advice | None, list[Advice]]:
     options = list(ADVICE.get(status or 0, ()))
     if not options and status:
-        if 500 <= status < 600:
-            options = list(ADVICE[500])
-        elif 400 <= status < 500:
-            options = [ADVICE[400][-1]]
+        options = list(ADVICE[500]) if 500 <= status < 600 else [ADVICE[400][-1]] if 400 <= status < 500 else []
     if not options:
         return None, []
     hay = haystack.lower()
@@ -341,118 +327,82 @@ def _title(status: int | None, fallback: str) -> str:
         return f"Error {status}"
 
 
-def _is(error: BaseException, module: str, names: tuple[str, ...]) -> bool:
-    return any(cls.__module__.startswith(module) and cls.__name__ in names for cls in type(error).__mro__)
+def _advised(title: str, error: BaseException, advice: Advice, message: str = "") -> ErrorCard:
+    return ErrorCard(title, type(error).__name__, message=message or _short(str(error)), cause=advice.cause,
+                     fix=advice.fix)
+
+
+@functools.singledispatch
+def _card(error: BaseException) -> ErrorCard:
+    own = getattr(error, "card", None)  # cookbook errors know their own card
+    if isinstance(own, ErrorCard):
+        return own
+    return ErrorCard(type(error).__name__, type(error).__name__, message=_short(str(error)),
+                     cause="This is not an error from the Mistral API.",
+                     fix="Read the message and the traceback; the cause is in the code of the cell.")
+
+
+@_card.register
+def _(error: errors.MistralError) -> ErrorCard:
+    """An HTTP error answer (SDKError, HTTPValidationError): the API's own words, and the likely cause."""
+    status = error.status_code
+    body = _body_fields(error.body)
+    details = _detail_lines(body.get("detail"))
+    data = getattr(error, "data", None)
+    if data is not None and getattr(data, "detail", None):
+        details = _detail_lines(data.detail)
+    message = body.get("message") or ("Request validation failed." if details else "")
+    advice, also = _pick(status, " ".join([message, *details, str(body.get("param") or "")]))
+    retry_after = error.headers.get("retry-after") if error.headers is not None else None
+    return ErrorCard(_title(status, type(error).__name__), type(error).__name__, status=status, message=message,
+                     details=details, cause=advice.cause if advice else "", fix=advice.fix if advice else "",
+                     also=also, api_type=str(body["type"]) if body.get("type") else None,
+                     api_code=str(body["code"]) if body.get("code") not in (None, "") else None,
+                     retry_after=str(retry_after) if retry_after else None)
+
+
+@_card.register
+def _(error: errors.ResponseValidationError) -> ErrorCard:
+    card = _advised(f"Unexpected answer (HTTP {error.status_code})", error, RESPONSE_SHAPE)
+    card.status = error.status_code
+    return card
+
+
+@_card.register
+def _(error: errors.NoResponseError) -> ErrorCard:
+    return _advised("No response", error, NO_RESPONSE)
+
+
+@_card.register
+def _(error: httpx.TimeoutException) -> ErrorCard:
+    return _advised("Timed out", error, TIMEOUT)
+
+
+@_card.register
+def _(error: httpx.TransportError) -> ErrorCard:
+    return _advised("Could not connect", error, CONNECTION)
+
+
+@_card.register
+def _(error: pydantic.ValidationError) -> ErrorCard:
+    problems = error.errors()
+    details = [_short(f"{_loc(e.get('loc', ()))}: {e.get('msg')}", 200) for e in problems[:12]]
+    if len(problems) > 12:
+        details.append(f"…and {len(problems) - 12} more")
+    where = "the request arguments" if error.title in ("", "Unmarshaller") else error.title
+    return ErrorCard("Invalid arguments", type(error).__name__, message=f"{len(problems)} problem(s) in {where}",
+                     details=details, cause=CLIENT_VALIDATION.cause, fix=CLIENT_VALIDATION.fix)
 
 
 def explain(error: BaseException) -> ErrorCard:
-    """An :class:`ErrorCard` for an exception raised while calling the API."""
-    error_type = type(error).__name__
-    status = getattr(error, "status_code", None)
-    status = status if isinstance(status, int) else None
+    """An :class:`ErrorCard` for an exception raised while calling the API (or by the cookbook itself)."""
+    from ._client import context_of
 
-    # Stream error events (cookbook._stream.ResponseStreamError).
-    if error_type == "ResponseStreamError":
-        card = ErrorCard(
-            title=_title(status, "Stream error"), error_type=error_type, status=status, message=str(error.message)
-        )
-        advice, also = _pick(status, card.message) if status else (STREAM, [])
-        card.cause, card.fix, card.also = advice.cause, advice.fix, also
-        if not status:
-            card.api_code = str(getattr(error, "code", "") or "") or None
-        return card
-
-    # HTTP errors from the SDK (SDKError, HTTPValidationError, ...): they carry the raw response.
-    if status is not None and hasattr(error, "body"):
-        body = _body_fields(getattr(error, "body", ""))
-        details = _detail_lines(body.get("detail"))
-        data = getattr(error, "data", None)
-        if data is not None and getattr(data, "detail", None):
-            details = _detail_lines(data.detail)
-        message = body.get("message") or ("Request validation failed." if details else "")
-        headers = getattr(error, "headers", None) or {}
-        retry_after = headers.get("retry-after") if hasattr(headers, "get") else None
-        title = _title(status, error_type)
-        if error_type == "ResponseValidationError":
-            advice, also = RESPONSE_SHAPE, []
-            message = _short(str(error))
-            title = f"Unexpected answer (HTTP {status})"
-        else:
-            haystack = " ".join([message, *details, str(body.get("param") or "")])
-            advice, also = _pick(status, haystack)
-        return ErrorCard(
-            title=title,
-            error_type=error_type,
-            status=status,
-            message=message,
-            details=details,
-            cause=advice.cause if advice else "",
-            fix=advice.fix if advice else "",
-            also=also,
-            api_type=str(body["type"]) if body.get("type") else None,
-            api_code=str(body["code"]) if body.get("code") not in (None, "") else None,
-            retry_after=str(retry_after) if retry_after else None,
-        )
-
-    own = getattr(error, "card", None)  # errors that know their own card (e.g. McpPreflightError)
-    if isinstance(own, ErrorCard):
-        return own
-    if error_type == "InvalidRequest":
-        return ErrorCard(
-            "Refused before sending",
-            error_type,
-            message=str(error),
-            cause="The cookbook checks each request before it is sent; the API would have refused this one.",
-            fix="Change the call as the message says. (make_client(..., check_requests=False) sends it anyway, "
-            "to see the API's own answer.)",
-        )
-    if error_type == "ReplayMiss":
-        first, *rest = str(error).splitlines() or [""]
-        return ErrorCard(
-            "No recording for this request",
-            error_type,
-            message=first,
-            details=[line for line in rest if line.strip()][:40],
-            cause="Replay mode answers only the requests recorded in the cassette; this one (a changed prompt, "
-            "model or tool list) was never recorded.",
-            fix="Use a recorded prompt (listed above), or set MISTRAL_API_KEY to send it to the API for real "
-            "(COOKBOOK_MODE=record also saves the answer).",
-        )
-    if _is(error, "httpx", ("TimeoutException",)):
-        return ErrorCard("Timed out", error_type, message=_short(str(error)), cause=TIMEOUT.cause, fix=TIMEOUT.fix)
-    if _is(error, "httpx", ("TransportError", "NetworkError", "ConnectError")):
-        return ErrorCard(
-            "Could not connect", error_type, message=_short(str(error)), cause=CONNECTION.cause, fix=CONNECTION.fix
-        )
-    if error_type == "NoResponseError":
-        return ErrorCard(
-            "No response", error_type, message=_short(str(error)), cause=NO_RESPONSE.cause, fix=NO_RESPONSE.fix
-        )
-    if _is(error, "pydantic", ("ValidationError",)) and callable(getattr(error, "errors", None)):
-        try:
-            problems = error.errors()
-        except Exception:
-            problems = []
-        details = [_short(f"{_loc(e.get('loc', ()))}: {e.get('msg')}", 200) for e in problems[:12]]
-        if len(problems) > 12:
-            details.append(f"…and {len(problems) - 12} more")
-        title = getattr(error, "title", "") or ""
-        where = "the request arguments" if title in ("", "Unmarshaller") else title
-        return ErrorCard(
-            "Invalid arguments",
-            error_type,
-            message=f"{len(problems)} problem(s) in {where}",
-            details=details,
-            cause=CLIENT_VALIDATION.cause,
-            fix=CLIENT_VALIDATION.fix,
-        )
-    return ErrorCard(
-        error_type,
-        error_type,
-        message=_short(str(error)),
-        cause="This is not an error from the Mistral API.",
-        fix="Read the message and the traceback; the cause is in the code of the cell.",
-    )
+    card = _card(error)
+    context = context_of(error)
+    if context is not None and card.provenance is None:
+        card.provenance = context.provenance
+    return card
 
 
 # ---------------------------------------------------------------- context manager
@@ -515,3 +465,37 @@ def explained_errors(expected: Expected = None, *, compact: bool = True) -> Iter
         if compact:
             _compact(error, card)
         raise
+
+
+@dataclass
+class Skipped:
+    """An error demo that was not sent: one line saying why (see :func:`replay_only`)."""
+
+    mode: str
+    reason: str
+
+    def __str__(self) -> str:
+        return (f"Not sent in {self.mode} mode: {self.reason}. This demo runs from its recording in replay mode "
+                "(COOKBOOK_MODE=replay).")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return _markup.mimebundle(str(self), str(_markup.render("skipped.html.j2", skipped=self)), include, exclude)
+
+
+def replay_only(client: Any, reason: str) -> bool:
+    """Whether an error demo that only a recording can show should run: True in replay mode.
+
+    In live and record mode it shows one line saying the demo was skipped and why, and returns False, so the
+    cell sends nothing (no billed request, nothing that touches an account, no retries)::
+
+        if replay_only(client, "a 429 cannot be triggered on purpose"):
+            with explained_errors(expected=429):
+                ...
+    """
+    from ._display import show
+
+    mode = getattr(getattr(client, "cookbook", None), "mode", "live")
+    if mode == "replay":
+        return True
+    show(Skipped(mode, reason))
+    return False

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import json
 import logging
 import os
@@ -48,9 +49,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _render
+from . import _markup
 from ._errors import CookbookError, ReplayMiss
 from ._http import httpx
+from ._transport import PROVENANCE_HEADER
 
 if TYPE_CHECKING:
     from ._explain import ErrorCard
@@ -138,6 +140,7 @@ class McpServerInfo:
     tools: list[McpTool] = field(default_factory=list)
     instructions: str | None = None
     mode: str = "live"
+    provenance: str | None = None  # for a replayed preflight: what its recording rests on
 
     @property
     def tool_names(self) -> list[str]:
@@ -155,62 +158,16 @@ class McpServerInfo:
         for tool in self.tools:
             description = " ".join(tool.description.split())
             lines.append(f"  {tool.signature.ljust(width)}  {description}".rstrip())
-        return "\n".join(lines)
+        from ._display import provenance_note
 
-    def _html(self) -> str:
-        from ._render import esc, link
-
-        who = f"<b>{esc(self.name or '(unnamed)')}</b>" + (f" {esc(self.version)}" if self.version else "")
-        parts = [f"MCP server {who}", f"protocol {esc(self.protocol_version)}", link(self.url, self.url)]
-        if self.mode != "live":
-            parts.append(f'<span class="cb-mcp-mode">{esc(self.mode)}</span>')
-        rows = []
-        for tool in self.tools:
-            args = "".join(
-                f'<div><code>{esc(n)}</code>{"" if req else "?"}: <span class="cb-mcp-dim">{esc(t)}</span></div>'
-                for n, t, req in tool.arguments
-            ) or '<span class="cb-mcp-dim">none</span>'
-            schema = json.dumps(tool.input_schema, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-            title = f'<div class="cb-mcp-dim">{esc(tool.title)}</div>' if tool.title else ""
-            rows.append(
-                f"<tr><td><code>{esc(tool.name)}</code>{title}</td><td>{args}</td>"
-                f"<td>{esc(tool.description)}<details><summary>input schema</summary>"
-                f"<pre>{esc(schema)}</pre></details></td></tr>"
-            )
-        count = len(self.tools)
-        table = (
-            "<table><thead><tr><th>Tool</th><th>Arguments</th><th>Description</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-            if rows else '<div class="cb-mcp-dim">The server lists no tools.</div>'
-        )
-        return (
-            f'<div class="cb-mcp"><style>{CSS}</style><div class="cb-mcp-head">{" · ".join(parts)}</div>'
-            f'<div class="cb-mcp-dim">{count} tool{"s" if count != 1 else ""}; use these exact names in '
-            f"<code>tool_configuration</code> include/exclude.</div>{table}</div>"
-        )
+        note = provenance_note(self.provenance)
+        return "\n".join(lines + ([f"({note})"] if note else []))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return _render.mimebundle(str(self), self._html(), include, exclude)
+        from ._display import provenance_note
 
-
-CSS = (
-    ".cb-mcp{font-family:var(--jp-content-font-family,system-ui,sans-serif);"
-    "font-size:var(--jp-content-font-size1,14px);color:var(--jp-ui-font-color1,#1f2328);line-height:1.5;"
-    "max-width:60rem}"
-    ".cb-mcp code,.cb-mcp pre{font-family:var(--jp-code-font-family,ui-monospace,monospace);font-size:.9em}"
-    ".cb-mcp a{color:var(--jp-content-link-color,#0969da)}"
-    ".cb-mcp-head{font-weight:600}"
-    ".cb-mcp-dim{color:var(--jp-ui-font-color2,#59636e);font-size:.9em}"
-    ".cb-mcp-mode{font-size:.75em;font-weight:600;text-transform:uppercase;padding:0 .4em;border-radius:3px;"
-    "border:1px solid currentColor;color:var(--jp-ui-font-color2,#59636e)}"
-    ".cb-mcp table{border-collapse:collapse;margin:.4em 0;width:100%}"
-    ".cb-mcp th,.cb-mcp td{text-align:left;vertical-align:top;padding:.25em .6em;"
-    "border-bottom:1px solid var(--jp-border-color2,#d1d9e0)}"
-    ".cb-mcp th{color:var(--jp-ui-font-color2,#59636e);font-weight:600}"
-    ".cb-mcp details>summary{cursor:pointer;color:var(--jp-ui-font-color2,#59636e);font-size:.85em}"
-    ".cb-mcp pre{background:var(--jp-layout-color2,#f6f8fa);color:var(--jp-content-font-color1,inherit);"
-    "padding:.4em .6em;border-radius:4px;overflow-x:auto;max-height:20em;margin:.3em 0;white-space:pre-wrap}"
-)
+        html = _markup.render("mcp.html.j2", info=self, note=provenance_note(self.provenance))
+        return _markup.mimebundle(str(self), str(html), include, exclude)
 
 
 # --------------------------------------------------------------------------- the error
@@ -608,11 +565,14 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
 
     _check_arguments(url, timeout)
     seen: list[_Seen] = []
+    provenance: list[str] = []
 
     async def note(response: httpx.Response) -> None:
         if response.request.method == "POST":  # the JSON-RPC messages; GET/DELETE are session plumbing
             seen.append(_Seen(_jsonrpc_method(response.request), response.status_code,
                               response.headers.get("content-type", ""), "www-authenticate" in response.headers))
+            if seen[-1].method == "'tools/list'" and PROVENANCE_HEADER in response.headers:
+                provenance.append(response.headers[PROVENANCE_HEADER])
 
     http = httpx.AsyncClient(
         headers=dict(headers or {}),
@@ -625,7 +585,8 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
     try:
         with anyio.fail_after(timeout):
             async with http:
-                return await _session(url, http, mode)
+                info = await _session(url, http, mode)
+                return dataclasses.replace(info, provenance=provenance[-1]) if provenance else info
     except TimeoutError as error:
         raise _timeout_error(url, timeout, detail=_describe(error)) from None
     except McpPreflightError:

@@ -6,19 +6,32 @@ them, keep working: a cookbook client checks them the same way, before the SDK b
 
 from __future__ import annotations
 
-import functools
-import inspect
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mistralai.client.models import BuiltInConnectors
+
 from ._errors import CookbookError
 
-BUILT_IN = ("web_search", "web_search_premium", "code_interpreter", "image_generation", "document_library")
-TOOL_TYPES = (*BUILT_IN, "connector", "function")
+# Mistral's own tools, as the SDK's schema names them (the names their tool.execution entries carry).
+BUILT_IN_TOOLS: tuple[str, ...] = typing.get_args(typing.get_args(BuiltInConnectors)[0])
+# What a request's tools=[...] may hold: the built-in tools a request can ask for, connectors and functions.
+TOOL_TYPES = (*(t for t in BUILT_IN_TOOLS if t != "mistral_mcp"), "connector", "function")
 
 
 class InvalidRequest(CookbookError, ValueError):
     """A request the API would refuse, caught before it is sent. The message names the fix."""
+
+    @property
+    def card(self) -> Any:
+        from ._explain import ErrorCard
+
+        return ErrorCard("Refused before sending", type(self).__name__, message=str(self),
+                         cause="The cookbook checks each request before it is sent; the API would have refused "
+                               "this one.",
+                         fix="Change the call as the message says. (make_client(..., check_requests=False) sends it "
+                             "anyway, to see the API's own answer.)")
 
 
 # --------------------------------------------------------------------------- builders
@@ -157,60 +170,3 @@ def check_agent(arguments: Mapping[str, Any]) -> None:
     if not str(arguments.get("name") or "").strip():
         raise InvalidRequest("An agent needs a name, e.g. name='deepwiki_agent'.")
     check_tools(arguments.get("tools"))
-
-
-def _checked(method: Any, check: Any) -> Any:
-    """``method`` (sync or async) with ``check(arguments)`` run first, before the SDK sees them."""
-    signature = inspect.signature(method)
-
-    def arguments(args: tuple, kwargs: dict) -> dict:
-        try:
-            return dict(signature.bind(*args, **kwargs).arguments)
-        except TypeError:
-            return dict(kwargs)  # the SDK itself will say what is wrong with the call
-
-    if inspect.iscoroutinefunction(method):
-
-        @functools.wraps(method)
-        async def run_async(*args: Any, **kwargs: Any) -> Any:
-            check(arguments(args, kwargs))
-            return await method(*args, **kwargs)
-
-        return run_async
-
-    @functools.wraps(method)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        check(arguments(args, kwargs))
-        return method(*args, **kwargs)
-
-    return run
-
-
-# client.beta's resources whose request methods are checked, and the check for each
-_GUARDED = {
-    "conversations": (("start", "start_async", "start_stream", "start_stream_async"), check_conversation),
-    "agents": (("create", "create_async"), check_agent),
-}
-
-
-def guard_resource(name: str, resource: Any) -> Any:
-    """``client.beta.<name>`` with its request methods checked first (other resources are returned as they are)."""
-    methods, check = _GUARDED.get(name, ((), None))
-    for method in methods:
-        setattr(resource, method, _checked(getattr(resource, method), check))
-    return resource
-
-
-def guard(client: Any) -> Any:
-    """Make ``client`` check conversation and agent arguments before each request (this client only).
-
-    A cookbook client makes each ``client.beta`` resource on first use and hands it to its ``_beta_hook``
-    before anyone can call it: the check goes on there, so a notebook that never creates an agent never
-    imports the SDK's agents module. Any other client is checked at once.
-    """
-    if hasattr(type(client), "_beta_hook") and "beta" not in vars(client):
-        client._beta_hook = guard_resource
-        return client
-    for name in _GUARDED:
-        guard_resource(name, getattr(client.beta, name))
-    return client

@@ -143,15 +143,18 @@ def _nearest(wanted: Request, cassettes: Sequence[Recordings]) -> tuple[str, Req
 
 
 def _recorded_prompts(path: str, cassettes: Sequence[Recordings]) -> list[str]:
+    """The user prompts of the recordings for ``path`` that were answered (an error demo's prompt is no prompt to
+    try)."""
     prompts: list[str] = []
     for cassette in cassettes:
-        for recorded in cassette.requests:
+        for recorded, response in cassette.data:
             body = _cassette.parsed_body(recorded)
-            if recorded.path == path and isinstance(body, dict):
-                for item in body.get("inputs") or []:
-                    if isinstance(item, dict) and item.get("role") == "user" and isinstance(item.get("content"), str):
-                        if item["content"] not in prompts:
-                            prompts.append(item["content"])
+            if recorded.path != path or not isinstance(body, dict) or response["status"]["code"] >= 400:
+                continue
+            for item in body.get("inputs") or []:
+                if isinstance(item, dict) and item.get("role") == "user" and isinstance(item.get("content"), str):
+                    if item["content"] not in prompts:
+                        prompts.append(item["content"])
     return prompts
 
 

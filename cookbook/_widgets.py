@@ -43,7 +43,7 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
-from ._display import RenderedResponse, field
+from ._display import RenderedResponse, read_field as field
 
 __all__ = ["BUILTIN_CHOICES", "MASK", "Playground", "ToolPicker", "masked_tools"]
 
@@ -716,8 +716,8 @@ class Playground(W.VBox):
             rendered = RenderedResponse(conversations.start(**request))
             self._show(rendered)
             return rendered
-        folder = _Folder(self._show)
         events = conversations.start_stream(**request)
+        folder = _Folder(self._show, events)
         try:
             for event in events:
                 folder.feed(event)
@@ -733,8 +733,8 @@ class Playground(W.VBox):
             rendered = RenderedResponse(await conversations.start_async(**request))
             self._show(rendered)
             return rendered
-        folder = _Folder(self._show)
         events = await conversations.start_stream_async(**request)
+        folder = _Folder(self._show, events)
         try:
             async for event in events:
                 folder.feed(event)
@@ -812,10 +812,12 @@ class Playground(W.VBox):
 class _Folder:
     """Folds stream events (``StreamAssembler``) and shows the answer as it grows, then the final view."""
 
-    def __init__(self, show: Callable[..., None], *, interval: float = STREAM_INTERVAL,
+    def __init__(self, show: Callable[..., None], events: Any = None, *, interval: float = STREAM_INTERVAL,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        from ._client import context_of
         from ._stream import StreamAssembler
 
+        self.context = context_of(events)
         self.assembler = StreamAssembler()
         self.show = show
         self.interval = interval
@@ -827,18 +829,18 @@ class _Folder:
         now = self.clock()
         urgent = kind not in ("message.output.delta", "function.call.delta", "tool.execution.delta")
         if urgent or now - self.last >= self.interval:
-            self.show(self.assembler.rendered(live=True))
+            self.show(self.assembler.rendered(self.context, live=True))
             self.last = now
 
     def finish(self) -> RenderedResponse:
         from ._explain import explain
         from ._stream import ResponseStreamError
 
-        rendered = self.assembler.rendered()
+        rendered = self.assembler.rendered(self.context)
         error = self.assembler.error
         if error is None:
             self.show(rendered)
             return rendered
-        problem = ResponseStreamError(field(error, "code", "?"), str(field(error, "message", "")), rendered)
+        problem = ResponseStreamError(error.get("code", "?"), str(error.get("message", "")), rendered)
         self.show(rendered, explain(problem))
         return rendered

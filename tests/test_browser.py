@@ -232,7 +232,7 @@ def test_the_playground_of_notebook_05_sends_the_picked_filter_and_shows_the_rep
         expect(preview).to_have_text(json.dumps(INCLUDE_ASK, indent=2))
         assert json.loads(preview.inner_text()) == INCLUDE_ASK
         assert deepwiki.locator("select option").all_inner_texts() == [
-            "read_wiki_structure", "read_wiki_contents", "ask_question"]  # from list_tools
+            "ask_question", "read_wiki_contents", "read_wiki_structure"]  # from list_tools
 
         playground.locator(".cb-run").click()
         reply = playground.locator(".cb-output .cb-resp")

@@ -112,7 +112,7 @@ def test_non_json_error_body_is_shown_escaped():
 def test_hostile_api_message_is_escaped():
     card = explain(sdk_error(400, api_error('<img src=x onerror=alert(1)> "quoted"')))
     html = body(card._repr_mimebundle_()["text/html"])
-    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot;" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; &#34;quoted&#34;" in html
 
 
 def test_connection_errors_and_timeouts():
@@ -227,7 +227,9 @@ def test_a_replay_miss_card_keeps_the_miss_message_and_says_how_to_go_live():
     card = explain(miss)
     assert card.title == "No recording for this request"
     assert card.message.startswith("No recording answers POST /v1/conversations")
-    assert "  - 'What is the capital of France?'" in card.details
+    assert "  - 'What is the capital of France?'" in card.listing.splitlines()
+    assert "<pre>Recorded prompts for this endpoint:\n  - &#39;What is the capital of France?&#39;</pre>" in \
+        card._repr_mimebundle_()["text/html"]  # preformatted: the diff and the list keep their indentation
     assert "MISTRAL_API_KEY" in card.fix
 
 

@@ -21,11 +21,19 @@ from _responses import (
     usage,
 )
 
-from cookbook._display import RenderedResponse, display_response, render_html, render_text
+from cookbook._display import RenderedResponse, display_response
 from cookbook._explain import explain
 from cookbook._stream import ResponseStreamError, StreamAssembler, display_stream, display_stream_async
 
 MODEL = "mistral-small-latest"
+
+
+def render_text(resp) -> str:
+    return RenderedResponse(resp).text
+
+
+def render_html(resp) -> str:
+    return RenderedResponse(resp).html
 USAGE = usage(40, 25, connector_tokens=11, connectors={"my_deepwiki": 11})
 ARGS = '{"repoName": "sqlite/sqlite", "question": "Where is the version defined?"}'
 INFO = {"tool_call_result": "src/sqlite.h", "mcp_meta": {"isError": False}}
@@ -123,7 +131,9 @@ def test_sync_stream_through_the_sdk_renders_like_the_non_streamed_response():
     assert result.response == EXPECTED
     assert result.text == render_text(EXPECTED)
     assert result.html == render_html(EXPECTED)
-    assert out.getvalue() == render_text(EXPECTED) + "\n"  # outside Jupyter: the same text, printed as it arrived
+    # outside Jupyter: the text printed as it arrived, then the whole answer with its tool calls and sources
+    assert out.getvalue().startswith("The latest release is **3.45.1**; the version lives in `src/sqlite.h`.")
+    assert out.getvalue().endswith("\n" + render_text(EXPECTED) + "\n")
     assert result.conversation_id == CONVERSATION_ID
 
 
@@ -167,8 +177,9 @@ def test_assembler_reports_running_tools_until_they_finish():
         assembler.feed(event)
     assert assembler.running() == [1]
     live = assembler.rendered(live=True)
-    assert "running web_search…" in live.html and "[web_search (running…)]" not in live.text
-    assert live.text.splitlines()[-1] == "[running web_search…]"
+    assert "running web_search…" in live.html
+    assert live.text.splitlines()[0] == "[running web_search…]"
+    assert '[tool] web_search {"query": "latest sqlite (running…)' in live.text
     for event in EVENTS[4:6]:
         assembler.feed(event)
     assert assembler.running() == []
@@ -180,7 +191,7 @@ def test_unknown_stream_events_are_kept_and_shown():
     assert [assembler.feed(e) for e in events][2] == "message.output.summary"
     rendered = assembler.rendered()
     assert '[message.output.summary] {"type": "message.output.summary", "output_index": 1, "n": 2}' in rendered.text
-    assert '<span class="cb-badge">message.output.summary</span>' in rendered.html
+    assert '<small class="cb-badge">message.output.summary</small>' in rendered.html
 
 
 def test_events_from_the_sdk_and_plain_dicts_assemble_the_same():
@@ -255,7 +266,7 @@ def test_error_event_shows_what_arrived_then_raises():
     assert info.value.code == 504
     assert info.value.partial.text.splitlines()[0] == "Partial"
     assert "[error] 504: MCP server timed out" in out.getvalue()
-    assert "stream error 504" in info.value.partial.html
+    assert "<b>stream error:</b> 504: MCP server timed out" in info.value.partial.html
     card = explain(info.value)
     assert card.status == 504 and card.message == "MCP server timed out" and card.fix
 
@@ -276,3 +287,53 @@ def test_a_non_streamed_response_is_simply_displayed(capsys):
     result = display_stream(EXPECTED)
     assert result.text == render_text(EXPECTED)
     assert capsys.readouterr().out == result.text + "\n"
+
+
+# ------------------------------------------------------- as the API streams tool calls
+
+
+def tool_event(kind: str, call: str, index: int, **fields) -> dict:
+    return {"type": f"tool.execution.{kind}", "id": call, "output_index": index, "model": MODEL, **fields}
+
+
+def test_tool_arguments_arrive_in_pieces_and_parallel_calls_each_assemble():
+    name_a, name_b = "my_deepwiki_read_wiki_structure", "my_deepwiki_ask_question"
+    events = [
+        started(),
+        tool_event("started", "te_a", 0, name=name_a, function=name_a, arguments=""),
+        tool_event("delta", "te_a", 0, name=name_a, function=name_a, arguments='{"repo'),
+        tool_event("started", "te_b", 1, name=name_b, function=name_b, arguments=""),
+        tool_event("delta", "te_b", 1, name=name_b, function=name_b, arguments='{"question": "x"'),
+        tool_event("delta", "te_a", 0, name=name_a, function=name_a, arguments='Name": "sqlite/sqlite"}'),
+        tool_event("delta", "te_b", 1, name=name_b, function=name_b, arguments="}"),
+        tool_event("done", "te_a", 0, name=name_a, function=name_a, info={}),
+        tool_event("done", "te_b", 1, name=name_b, function=name_b, info={}),
+        delta(" Two", index=2), delta(" answers", index=2), delta(".", index=2),
+        done(),
+    ]
+    assembler = StreamAssembler()
+    running = []
+    for event in events:
+        assembler.feed(event)
+        running.append(assembler.running())
+    assert running[3] == [0, 1] and running[7] == [1] and running[8] == []  # both ran at once
+    outputs = assembler.response().outputs
+    assert [(o.name, json.loads(o.arguments)) for o in outputs[:2]] == [
+        (name_a, {"repoName": "sqlite/sqlite"}), (name_b, {"question": "x"})]
+    assert outputs[2].content == " Two answers."
+    from cookbook._display import RequestContext
+
+    text = assembler.rendered(RequestContext(connectors=("my_deepwiki",))).text
+    assert text.splitlines()[:3] == ['[connector my_deepwiki] read_wiki_structure {"repoName": "sqlite/sqlite"}',
+                                     '[connector my_deepwiki] ask_question {"question": "x"}', " Two answers."]
+
+
+def test_a_replayed_stream_shows_its_provenance_and_its_connector(clean_env):
+    from cookbook import make_client
+
+    client = make_client("replay", cassette="02_web_search")
+    stream = client.beta.conversations.start_stream(
+        model=MODEL, inputs=[{"role": "user", "content": "What is the current weather in Paris? Use web search."}],
+        tools=[{"type": "web_search"}])
+    result = display_stream(stream, out=io.StringIO())
+    assert result.text.splitlines()[-1].endswith("authored example, shaped like public captures of the API")

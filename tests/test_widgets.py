@@ -21,7 +21,7 @@ from cookbook import McpServerInfo, McpTool, Playground, RenderedResponse, ToolP
 from cookbook._cassette import recorded_prompts, serializer
 
 HOSTILE = Path(__file__).parent / "fixtures" / "cassettes" / "hostile.yaml"
-DEEPWIKI_TOOLS = ["read_wiki_structure", "read_wiki_contents", "ask_question"]
+DEEPWIKI_TOOLS = ["ask_question", "read_wiki_contents", "read_wiki_structure"]
 TOKEN = "test-oauth-token-that-must-never-show"
 KEY = "test-api-key-that-must-never-show"
 INCLUDE_ASK = [
@@ -341,7 +341,7 @@ def test_model_text_and_server_names_never_become_markup(no_network):
     assert "&lt;script&gt;window.__pwned=1" in markup and "javascript:window.__pwned=1" in markup  # as text
     tags = parsed_tags(markup)
     assert {tag for tag, _ in tags} <= {"div", "span", "style", "b", "i", "p", "code", "pre", "sup", "ol", "ul", "li",
-                                        "a", "details", "summary", "dl", "dt", "dd", "em", "strong", "br"}
+                                        "a", "details", "summary", "dl", "dt", "dd", "em", "strong", "br", "small"}
     attributes = [(name, value) for _, attrs in tags for name, value in attrs]
     assert not [name for name, _ in attributes if name.startswith("on")]
     assert all(value.startswith(("http://", "https://")) for name, value in attributes if name in ("href", "src"))
