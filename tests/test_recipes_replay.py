@@ -20,9 +20,9 @@ from cookbook import ReplayMiss, make_client
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
-AGENT_ID = "ag_0196a1b2c3d4e5f60718293a4b5c6d7e"
-EPHEMERAL_ID = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f"
-DEEPWIKI_TOOLS = ["read_wiki_structure", "read_wiki_contents", "ask_question"]
+AGENT_ID = "ag_01a21301930078d7b8d29852ce342a4a"
+EPHEMERAL_ID = "01a2136f-7000-745e-a486-b059fee02702"
+DEEPWIKI_TOOLS = ["ask_question", "read_wiki_contents", "read_wiki_structure"]
 # tool.execution names the SDK knows as built-in; any other name is a connector's (MCP) tool
 BUILT_IN = set(typing.get_args(typing.get_args(models.BuiltInConnectors)[0]))
 
@@ -52,10 +52,23 @@ def answer(response) -> str:
     return "\n".join(texts)
 
 
-def tool_calls(response) -> list[tuple[str, str | None]]:
-    """(tool name, connector name or None for a built-in tool) for each tool.execution entry."""
-    return [(o.name, None if o.name in BUILT_IN else (o.info or {})["connector_name"])
-            for o in response.outputs if o.type == "tool.execution"]
+def tool_calls(response, *connectors: str) -> list[tuple[str, str | None]]:
+    """(tool name, connector name or None for a built-in tool) for each tool.execution entry.
+
+    The API names a connector's call ``<connector name>_<MCP tool name>``; ``connectors`` are the names the
+    request's tools give.
+    """
+    calls = []
+    for output in response.outputs:
+        if output.type != "tool.execution":
+            continue
+        assert output.info == {}  # the tool's result, never connector metadata
+        if output.name in BUILT_IN:
+            calls.append((output.name, None))
+            continue
+        (connector,) = [c for c in connectors if output.name.startswith(f"{c}_")]
+        calls.append((output.name[len(connector) + 1:], connector))
+    return calls
 
 
 def references(response) -> list[models.ToolReferenceChunk]:
@@ -113,7 +126,8 @@ async def a_misspelled_model_is_a_400(client):
             model="mistral-smol-latest", inputs=[{"role": "user", "content": "What is the capital of France?"}])
     assert caught.value.status_code == 400
     assert json.loads(caught.value.body) == {"object": "error", "message": "Invalid model: mistral-smol-latest",
-                                             "type": "invalid_model", "param": None, "code": "1500"}
+                                             "type": "invalid_model", "param": None, "code": "1500",
+                                             "raw_status_code": 400}
 
 
 @step("01_hello_world")
@@ -138,7 +152,7 @@ async def too_many_requests_is_a_429(client):
     with pytest.raises(errors.SDKError) as caught:
         await ask(client, "What is the current weather in Paris? Use web search. (rate limit demo)",
                   tools=[{"type": "web_search"}])
-    assert caught.value.status_code == 429 and "rate limit" in caught.value.body
+    assert caught.value.status_code == 429 and json.loads(caught.value.body)["message"] == "Rate limit exceeded"
 
 
 # --------------------------------------------------------------------------- 2. web search
@@ -179,7 +193,7 @@ async def paris_weather_comes_from_a_web_search_with_sources(client):
 async def tokyo_weather_is_the_alternative_prompt(client):
     response = await _weather(client, prompt_of("02_web_search", "alternative_prompts"))
     assert tool_calls(response) == [("web_search", None)]
-    assert "Tokyo" in answer(response) and len(references(response)) == 2
+    assert "Tokyo" in answer(response) and len(references(response)) == 3
 
 
 @step("02_web_search")
@@ -191,8 +205,14 @@ async def the_streamed_search_reports_the_tool_then_the_cited_answer(client):
     )
     events = [event async for event in stream]
     kinds = [event.event for event in events]
-    assert kinds[:3] == ["conversation.response.started", "tool.execution.started", "tool.execution.done"]
-    assert events[1].data.name == "web_search" and kinds[-1] == "conversation.response.done"
+    first_text = kinds.index("message.output.delta")
+    assert kinds[:2] == ["conversation.response.started", "tool.execution.started"]
+    assert kinds[first_text - 1] == "tool.execution.done"
+    assert set(kinds[2:first_text - 1]) == {"tool.execution.delta"}  # the arguments, piece by piece
+    assert events[1].data.name == "web_search" and events[1].data.arguments == ""
+    assert json.loads("".join(e.data.arguments for e in events if e.event == "tool.execution.delta")) == {
+        "query": "current weather in Paris"}
+    assert kinds[-1] == "conversation.response.done"
     contents = [event.data.content for event in events if event.event == "message.output.delta"]
     cited = [c for c in contents if isinstance(c, models.ToolReferenceChunk)]
     assert len(cited) == 2 and cited[0].title.startswith("Météo Paris")
@@ -214,7 +234,7 @@ async def _deepwiki(client, prompt: str, connector_id: str = "my_deepwiki"):
 @step("03_custom_connector")
 async def the_structure_question_calls_read_wiki_structure(client):
     response = await _deepwiki(client, "Using deepwiki, tell me about the structure of the sqlite/sqlite repository.")
-    assert tool_calls(response) == [("read_wiki_structure", "my_deepwiki")]
+    assert tool_calls(response, "my_deepwiki") == [("read_wiki_structure", "my_deepwiki")]
     assert json.loads(response.outputs[0].arguments) == {"repoName": "sqlite/sqlite"}
     text = answer(response)
     assert all(directory in text for directory in ("**src/**", "**ext/**", "**test/**"))
@@ -224,7 +244,7 @@ async def the_structure_question_calls_read_wiki_structure(client):
 @step("03_custom_connector")
 async def the_test_suite_question_calls_ask_question(client):
     response = await _deepwiki(client, prompt_of("03_custom_connector", "alternative_prompts"))
-    assert tool_calls(response) == [("ask_question", "my_deepwiki")]
+    assert tool_calls(response, "my_deepwiki") == [("ask_question", "my_deepwiki")]
     assert "testfixture" in answer(response)
 
 
@@ -286,7 +306,19 @@ async def deepwiki_exposes_three_tools(client):
     assert all(isinstance(tool, models.MCPTool) for tool in tools)
     assert [tool.name for tool in tools] == DEEPWIKI_TOOLS
     assert all("repoName" in tool.input_schema["required"] for tool in tools)
-    assert tools[2].input_schema["required"] == ["repoName", "question"]
+    assert tools[0].input_schema["required"] == ["repoName", "question"]
+
+
+@step("04_multiple_tools")
+async def the_tool_listing_streams_too(client):
+    stream = await client.beta.conversations.start_stream_async(
+        model="mistral-small-latest",
+        inputs=[{"role": "user", "content": "What tools do you have access to? List them briefly."}],
+        tools=[{"type": "web_search"}, {"type": "connector", "connector_id": "my_deepwiki"}],
+    )
+    deltas = [event.data.content async for event in stream if event.event == "message.output.delta"]
+    text = "".join(deltas)
+    assert len(deltas) > 20 and all(f"**{name}**" in text for name in ["web_search", *DEEPWIKI_TOOLS])
 
 
 @step("04_multiple_tools")
@@ -402,16 +434,18 @@ async def the_agent_is_created_used_and_deleted(client):
     agent, response, deleted = await _agent_recipe(client, "What is the main purpose of the sqlite repository?")
     assert (agent.id, agent.name, agent.model, agent.object) == (AGENT_ID, "deepwiki_agent", MODEL, "agent")
     assert agent.tools[0].connector_id == "my_deepwiki" and agent.version == 0
-    assert tool_calls(response) == [("ask_question", "my_deepwiki")]
+    assert tool_calls(response, "my_deepwiki") == [("ask_question", "my_deepwiki")]
     assert all(output.agent_id == AGENT_ID for output in response.outputs)
-    assert answer(response).startswith("SQLite is a self-contained, serverless")
+    # the agent says what it will do, calls the tool, then answers
+    assert [output.type for output in response.outputs] == ["message.output", "tool.execution", "message.output"]
+    assert response.outputs[-1].content.startswith("SQLite is a self-contained, serverless")
     assert deleted is None  # 204: agents.delete returns nothing
 
 
 @step("06_agent_with_connectors")
 async def the_agent_answers_the_alternative_prompt(client):
     _, response, _ = await _agent_recipe(client, prompt_of("06_agent_with_connectors", "alternative_prompts"))
-    assert tool_calls(response) == [("read_wiki_contents", "my_deepwiki")]
+    assert tool_calls(response, "my_deepwiki") == [("read_wiki_contents", "my_deepwiki")]
     assert "write-ahead log" in answer(response)
 
 
@@ -440,7 +474,7 @@ async def _gmail(client, prompt: str, token: str = "your-google-oauth-token"):
 @step("07_oauth_gmail")
 async def the_latest_email_is_found_with_any_token(client):
     response = await _gmail(client, "What's the latest email I received?", token="fake-real-looking-token")
-    assert tool_calls(response) == [("search_emails", "gmail")]
+    assert tool_calls(response, "gmail") == [("search_emails", "gmail")]
     assert "Ada Lovelace" in answer(response) and "Q4 planning notes" in answer(response)
 
 
@@ -462,6 +496,12 @@ async def a_token_without_the_gmail_scope_is_a_403(client):
     with pytest.raises(errors.SDKError) as caught:
         await _gmail(client, "Summarize my inbox (missing scope demo).")
     assert caught.value.status_code == 403 and "gmail.readonly" in json.loads(caught.value.body)["message"]
+
+
+@step("07_oauth_gmail")
+async def gmail_lists_the_tool_its_calls_are_named_after(client):
+    tools = await client.beta.connectors.list_tools_async(connector_id_or_name="gmail")
+    assert [tool.name for tool in tools] == ["search_emails", "read_email"]
 
 
 # --------------------------------------------------------------------------- 8. connector lifecycle
@@ -506,10 +546,11 @@ async def a_connector_is_created_used_twice_and_deleted(client):
     assert isinstance(connector, models.MCPConnector)
     assert (connector.id, connector.name, connector.visibility) == (EPHEMERAL_ID, "ephemeral_deepwiki", "private")
     assert answer(out["simple"]) == "SQLite is a self-contained, serverless SQL database engine used worldwide."
-    assert tool_calls(out["simple"]) == [("read_wiki_contents", "ephemeral_deepwiki")]
-    assert tool_calls(out["multi"]) == [("web_search", None), ("ask_question", "ephemeral_deepwiki")]
+    assert tool_calls(out["simple"], "ephemeral_deepwiki") == [("read_wiki_contents", "ephemeral_deepwiki")]
+    assert tool_calls(out["multi"], "ephemeral_deepwiki") == [("web_search", None),
+                                                              ("ask_question", "ephemeral_deepwiki")]
     assert "3.51.0" in answer(out["multi"]) and "`VERSION`" in answer(out["multi"])
-    assert [ref.tool for ref in references(out["multi"])] == ["web_search", "ask_question"]
+    assert [ref.tool for ref in references(out["multi"])] == ["web_search", "ephemeral_deepwiki_ask_question"]
     assert out["multi"].usage.connectors == {"web_search": 1, "ephemeral_deepwiki": 1}
     assert out["deleted"].message == "Connector deleted successfully"
 
@@ -517,9 +558,26 @@ async def a_connector_is_created_used_twice_and_deleted(client):
 @step("08_connector_lifecycle")
 async def the_alternative_first_prompt_names_three_directories(client):
     out = await _lifecycle(client, prompt_of("08_connector_lifecycle", "alternative_prompts"))
-    assert tool_calls(out["simple"]) == [("read_wiki_structure", "ephemeral_deepwiki")]
+    assert tool_calls(out["simple"], "ephemeral_deepwiki") == [("read_wiki_structure", "ephemeral_deepwiki")]
     assert all(d in answer(out["simple"]) for d in ("**src/**", "**test/**", "**ext/**"))
     assert out["deleted"].message == "Connector deleted successfully"
+
+
+@step("08_connector_lifecycle")
+async def the_search_and_the_deepwiki_question_stream_in_parallel(client):
+    stream = await client.beta.conversations.start_stream_async(
+        model="mistral-small-latest",
+        inputs=[{"role": "user", "content": prompt_of("08_connector_lifecycle", index=1)}],
+        tools=[{"type": "web_search"}, {"type": "connector", "connector_id": "ephemeral_deepwiki"}],
+    )
+    events = [event async for event in stream]
+    tool_events = [(e.event, e.data.name) for e in events if e.event.startswith("tool.execution.")]
+    first_done = [kind for kind, _ in tool_events].index("tool.execution.done")
+    started = [name for kind, name in tool_events[:first_done] if kind == "tool.execution.started"]
+    assert started == ["web_search", "ephemeral_deepwiki_ask_question"]  # both before either is done
+    text = "".join(e.data.content for e in events
+                   if e.event == "message.output.delta" and isinstance(e.data.content, str))
+    assert "3.51.0" in text and "`VERSION`" in text
 
 
 @step("08_connector_lifecycle")
