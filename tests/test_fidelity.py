@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from mistralai.client import models
 from recipes import BY_SLUG
 
@@ -691,6 +692,13 @@ def test_the_checks_look_at_something():
     assert len(list(_responses(BUNDLE))) >= 15 and len(list(_streams(BUNDLE))) >= 6
     assert sum(len(_entries(i, "tool.execution")) for i in _responses(BUNDLE)) >= 10
     assert {i["status"] for i in _items(BUNDLE)} >= {200, 201, 204, 400, 401, 403, 404, 422, 429, 503}
+
+
+@pytest.mark.parametrize("name", list(BUNDLE))
+def test_a_cassette_is_plain_yaml_without_aliases(name):
+    """Shared values (a capture list) are written out each time, never as YAML anchors and aliases."""
+    text = (_cassette.BUNDLED_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+    assert not any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text))
 
 
 # --------------------------------------------------------------------------- each check can fail
