@@ -354,16 +354,17 @@ def _register_engine() -> str:
 
 
 def first_answer_line(nb: Any) -> str:
-    """The first non-empty line of the first response the notebook displayed (marked by its display metadata)."""
+    """The answer of the first response the notebook displayed, as plain text: what its display metadata says
+    (``display_response`` writes the answer's first sentences there), else its first non-empty line."""
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []):
             marker = (output.get("metadata") or {}).get("cookbook") or {}
             if marker.get("kind") == RESPONSE_KIND:
+                if marker.get("answer"):
+                    return str(marker["answer"])
                 text = output.get("data", {}).get("text/plain", "")
                 text = "".join(text) if isinstance(text, list) else str(text)
-                for line in text.splitlines():
-                    if line.strip():
-                        return line.strip()
+                return _first_line(text)
     return ""
 
 

@@ -214,11 +214,14 @@ def _request_log(info: ClientInfo, secrets: Sequence[str]) -> tuple[dict, dict]:
     return {"request": [note], "response": [on_response]}, {"request": [anote], "response": [aon_response]}
 
 
-# conversations' methods whose responses are displayed, the ones of them that are checked first, and the checks
+# The methods whose results and errors the displays explain (conversations' start* and agents' create are also
+# checked before sending, see _wire).
 _TRACED = {
     "conversations": [f"{verb}{stream}{sync}" for verb in ("start", "append", "restart")
                       for stream in ("", "_stream") for sync in ("", "_async")],
-    "agents": ["create", "create_async"],
+    "agents": [f"{verb}{sync}" for verb in ("create", "get", "update", "delete") for sync in ("", "_async")],
+    "connectors": [f"{verb}{sync}" for verb in ("create", "get", "list", "list_tools", "delete")
+                   for sync in ("", "_async")],
 }
 
 
@@ -279,11 +282,11 @@ def _wire(client: Any, info: ClientInfo, check_requests: bool) -> Any:
     from ._tools import check_agent, check_conversation
 
     client.cookbook = info
-    checks = {"start": check_conversation, "create": check_agent} if check_requests else {}
+    checks = {("conversations", "start"): check_conversation, ("agents", "create"): check_agent}
     for name, methods in _TRACED.items():
         resource = getattr(client.beta, name)
         for method in methods:
-            check = next((c for verb, c in checks.items() if method.startswith(verb)), None)
+            check = checks.get((name, method.split("_")[0])) if check_requests else None
             setattr(resource, method, _traced(getattr(resource, method), info, check))
     return client
 

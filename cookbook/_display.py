@@ -136,7 +136,7 @@ class ResponseView:
             parts.append(usage_text(self.usage))
             calls = self.usage.get("connectors")
             if isinstance(calls, dict) and calls:
-                parts.append("tools called: " + ", ".join(f"{k} ×{v}" for k, v in sorted(calls.items())))
+                parts.append("calls: " + ", ".join(f"{k} ×{v}" for k, v in sorted(calls.items())))
         if self.guardrails not in (None, [], {}):
             parts.append("guardrails " + _markup.one_line(self.guardrails, 200))
         note = provenance_note(self.provenance)

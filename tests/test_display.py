@@ -74,7 +74,7 @@ def test_text_plain_reads_as_the_answer_with_numbered_citations_and_sources():
         "Sources:",
         "[1] Météo Paris - https://meteo.example/paris",
         "[2] AccuWeather - https://accu.example/p",
-        "mistral-small-latest · 30 tokens (10 prompt + 20 completion + 7 connector) · tools called: web_search ×1",
+        "mistral-small-latest · 30 tokens (10 prompt + 20 completion + 7 connector) · calls: web_search ×1",
     ]
 
 

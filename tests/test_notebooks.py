@@ -36,10 +36,10 @@ SHOWS = {
         ["No — `read_wiki_structure` isn't available to me here", "No — my only tool is `ask_question`"],
     ),
     "06_agent_with_connectors": (
-        ["Created agent: deepwiki_agent (ag_0196a1b2c3d4e5f60718293a4b5c6d7e)",
+        ["Created agent: deepwiki_agent (ag_01a21301930078d7b8d29852ce342a4a)",
          "SQLite is a self-contained, serverless", "[connector my_deepwiki] ask_question",
-         "Deleted agent: ag_0196a1b2c3d4e5f60718293a4b5c6d7e"],
-        ["The repository documents these file formats:", "Deleted agent: ag_0196a1b2c3d4e5f60718293a4b5c6d7e"],
+         "Deleted agent: ag_01a21301930078d7b8d29852ce342a4a"],
+        ["The repository documents these file formats:", "Deleted agent: ag_01a21301930078d7b8d29852ce342a4a"],
     ),
     "07_oauth_gmail": (
         ["Your latest email is from **Ada Lovelace**", "[connector gmail]"],
