@@ -58,8 +58,8 @@ RECORDED_NOTE = "Recorded from the Mistral API by the cookbook's record mode; se
 CAPTURES = {
     "braintrust-2026": "VCR recordings of the real API (2026) in braintrustdata/braintrust-sdk-python, "
                        "py/src/braintrust/integrations/mistral/cassettes/latest/",
-    "mistral-cookbook": "stored outputs of mistralai/cookbook's connectors notebooks, "
-                        "mistral/connectors/01-build-a-database-advisor-agent.ipynb and 02-build-a-quickstart-generator.ipynb",
+    "mistral-cookbook": "stored outputs of mistralai/cookbook's connectors notebooks, mistral/connectors/"
+                        "01-build-a-database-advisor-agent.ipynb and 02-build-a-quickstart-generator.ipynb",
 }
 
 _SECRET_NAME = re.compile(r"authorization|api[-_]?key|apikey|token|secret|password|cookie|signature|^key$", re.I)

@@ -542,7 +542,7 @@ tr.failed .status {{ background: #c62828; }} tr.failed td {{ background: #fff5f5
 <p>Mode <b>{esc(summary["mode"])}</b> ({esc(summary["mode_reason"])}) · {len(summary["results"])} recipe(s)
 in {summary["seconds"]:.1f} s with {summary["jobs"]} job(s) · {esc(summary["finished"])}
 {f"· parameters {esc(params)}" if params else ""}</p>
-<table><thead><tr><th>recipe</th><th>status</th><th>seconds</th><th>first line of the answer, or the error</th>
+<table><thead><tr><th>recipe</th><th>status</th><th>seconds</th><th>the answer, or the error</th>
 <th>files</th></tr></thead><tbody>
 {chr(10).join(rows)}
 </tbody></table>

@@ -91,7 +91,10 @@ def parse_json(text: Any) -> tuple[Any, bool]:
 def one_line(value: Any, limit: int = LINE_CHARS) -> str:
     """A short one-line form of a JSON string or value, for text/plain."""
     parsed, is_json = parse_json(value)
-    text = format_json(parsed, indent=None, max_depth=6, max_chars=limit)[0] if is_json else " ".join(str(value).split())
+    if is_json:
+        text = format_json(parsed, indent=None, max_depth=6, max_chars=limit)[0]
+    else:
+        text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -43,7 +43,8 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
-from ._display import RenderedResponse, read_field as field
+from ._display import RenderedResponse
+from ._display import read_field as field
 
 __all__ = ["BUILTIN_CHOICES", "MASK", "Playground", "ToolPicker", "masked_tools"]
 

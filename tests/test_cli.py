@@ -7,6 +7,7 @@ wrote. Usage errors never get that far: they are checked to exit 2 before anythi
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -88,6 +89,7 @@ def test_a_full_parallel_run_executes_every_recipe_offline_and_exits_zero(runs):
         assert item["answer"], slug
         # the answer's first sentences as plain text: no Markdown, no tool line, no pydantic repr
         assert "**" not in item["answer"] and not item["answer"].startswith("[") and "='" not in item["answer"], slug
+        assert item["answer"] in html.unescape((run.out / "index.html").read_text(encoding="utf-8")), slug
         assert item["answer"].split()[0] in response_texts(run.notebook(slug))[0], slug
     assert "Running 8 recipe(s) in replay mode (no MISTRAL_API_KEY found" in run.stdout
     assert run.summary["mode"] == "replay" and run.summary["jobs"] == 2

@@ -318,7 +318,8 @@ def test_hostile_tool_references_are_not_links():
 
 def test_hostile_names_and_arguments_are_escaped():
     resp = response(tool_execution('<img src=x onerror="alert(1)">', '{"q": "</pre><script>alert(1)</script>"}'),
-                    function_call("<b>f</b>", {"x": "<script>"}), handoff(("a", "<i>A</i>"), ("b", 'B" onmouseover="x')),
+                    function_call("<b>f</b>", {"x": "<script>"}),
+                    handoff(("a", "<i>A</i>"), ("b", 'B" onmouseover="x')),
                     usage_=usage(connectors={"<svg onload=alert(1)>": 1}))
     html = render_html(resp, RequestContext(connectors=("<img src=x onerror=",)))
     assert_inert(html)

@@ -249,3 +249,30 @@ def test_a_request_refused_before_sending_says_so():
     assert card.title == "Refused before sending" and card.message == "Give agent_id or model, not both."
     assert "Message: Give agent_id" in str(card) and "API says" not in str(card)
     assert "check_requests=False" in card.fix
+
+
+def test_replay_only_runs_a_demo_in_replay_and_sends_nothing_live(clean_env, fake_api, capsys):
+    from cookbook import make_client, replay_only
+
+    assert replay_only(make_client("replay", cassette="02_web_search"), "a 429 cannot be reached on purpose")
+    assert capsys.readouterr().out == ""
+    live = make_client("live", api_key="k" * 32, server_url=fake_api.url)
+    ran = False
+    if replay_only(live, "a 429 cannot be reached on purpose"):
+        ran = True
+        live.beta.conversations.start(**KWARGS)
+    assert not ran and fake_api.requests == []
+    assert capsys.readouterr().out == ("Not sent in live mode: a 429 cannot be reached on purpose. This demo runs "
+                                       "from its recording in replay mode (COOKBOOK_MODE=replay).\n")
+
+
+def test_a_replayed_error_card_says_what_the_exchange_rests_on(clean_env):
+    from cookbook import make_client
+
+    client = make_client("replay", cassette="02_web_search")
+    with explained_errors(expected=429) as caught:
+        client.beta.conversations.start(model="mistral-small-latest", inputs=[{"role": "user", "content":
+                                        "What is the current weather in Paris? Use web search. (rate limit demo)"}],
+                                        tools=[{"type": "web_search"}])
+    assert str(caught.card).endswith("(authored example, shaped like public captures of the API)")
+    assert "authored example" in body(caught.card._repr_mimebundle_()["text/html"])

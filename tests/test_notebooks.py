@@ -8,12 +8,15 @@ checks the committed outputs cell by cell.)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from executions import JAPAN
 from recipes import BY_SLUG
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 # What the executed notebook must show, per recipe: for its default prompt, then for its alternative prompt.
 SHOWS = {
@@ -129,3 +132,38 @@ def test_no_secret_placeholder_leaks_into_outputs(executed):
     for (slug, variant), (path, _) in executed.items():
         text = shown(path)
         assert "replay-mode-needs-no-key" not in text and "replay-mode-needs-no-token" not in text, (slug, variant)
+
+
+# what a pydantic model looks like printed (str() or repr()), as the recipe page's helper shows citation chunks
+PYDANTIC_REPR = re.compile(r"\b\w+='[^']*' \w+=|\btype='\w+'|<mistralai\.|\b[A-Z]\w+\(\w+='")
+
+
+def committed_texts() -> dict[str, str]:
+    return {path.name: shown(str(path)) for path in sorted(NOTEBOOKS.glob("0*.ipynb"))}
+
+
+def test_no_committed_or_executed_text_output_shows_a_pydantic_repr(executed):
+    texts = {**committed_texts(), **{f"{slug} ({variant})": shown(path) for (slug, variant), (path, _) in
+                                     executed.items()}}
+    for name, text in texts.items():
+        assert not PYDANTIC_REPR.search(text), (name, PYDANTIC_REPR.search(text).group(0))
+
+
+def test_every_replayed_answer_says_what_it_rests_on():
+    for name, text in committed_texts().items():
+        if "[connector" in text or "tokens (" in text:
+            assert "authored example" in text, name
+        assert "recorded from the Mistral API" not in text, name  # nothing bundled was recorded
+
+
+ONLY_A_RECORDING_CAN_SHOW = {429, 503}  # and an expired OAuth token (a 401 in recipe 7)
+
+
+def test_error_demos_that_only_a_recording_can_show_are_guarded_by_replay_only():
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            demo = re.search(r"explained_errors\(expected=(\d+)\)", cell.source)
+            oauth = "oauth2-token" in cell.source and demo is not None
+            if demo and (int(demo.group(1)) in ONLY_A_RECORDING_CAN_SHOW or oauth):
+                assert "if replay_only(client," in cell.source, (path.name, cell.source)
