@@ -169,3 +169,12 @@ def test_a_body_equal_only_as_parsed_json_still_matches(tmp_path, no_network, cl
         _interaction(body, conversation_response("Matched."))]))
     assert _ask(client, "Numbers?", completion_args={"temperature": 1.0}) == "Matched."
     assert _ask(client, "Numbers?", completion_args={"temperature": 1}) == "Matched."
+
+
+def test_replay_miss_never_offers_an_error_demos_prompt(no_network, clean_env):
+    client = make_client("replay", cassette="01_hello_world")
+    with pytest.raises(ReplayMiss) as info:
+        _ask(client, "What is the capital of Italy?")
+    prompts = str(info.value).split("Recorded prompts for this endpoint:\n", 1)[1]
+    assert "'What is the capital of France?'" in prompts and "'What is the capital of Japan?'" in prompts
+    assert "demo" not in prompts  # "(overload demo)" only ever gets a 503
