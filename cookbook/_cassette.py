@@ -1,46 +1,38 @@
-"""Cassettes: the recorded HTTP exchanges behind replay mode, and the policy for them.
+"""Cassettes: the HTTP exchanges behind replay mode, and the one policy for them.
 
-A cassette is a YAML file a person can read and diff. Each interaction keeps the
-request (method, URL, JSON body) and the response (status, JSON body, or the
-server-sent events of a stream, one event per item).
+A cassette is a YAML file a person can read and diff. Each interaction keeps the request (method, URL, JSON body)
+and the response (status, JSON body, or the server-sent events of a stream, one event per item), and says what it
+rests on: ``provenance: recorded`` (and when), or ``provenance: authored`` with the public captures its shape
+follows (``capture``). The whole policy lives here:
 
-Replay reads cassettes itself (``load_recordings``), so a kernel that replays
-never imports vcrpy, whose import pulls in requests, httpx and tornado (0.15 to
-0.3 s in every recipe's kernel). Record mode hands the bookkeeping to vcrpy
-(``open_cassette``), and this module supplies its extension points:
-
-- ``serializer``: the structured YAML format above;
-- ``persister``: atomic writes (temporary file, then rename) with a header
-  (recipe, SDK version, date, provenance);
-- ``MATCH_ON``: method, path, query and JSON body compared as parsed JSON;
-  headers never take part (replay matches with the same functions);
-- ``scrub_request`` / ``scrub_response``: secrets are replaced before anything
-  is written.
-
-The whole policy lives here, in one place.
+- where cassettes are read from and recorded into (:func:`resolve`, ``COOKBOOK_CASSETTES``);
+- matching: method, path, query and JSON body compared as parsed JSON; headers never take part;
+- scrubbing: :class:`Secrets` removes the key and every token a client sent, as whole values, from whatever is
+  written or shown;
+- recording: :func:`record` merges one exchange into the file under a lock and writes it atomically, so any
+  number of clients and processes recording into one cassette keep every exchange they made.
 """
 
 from __future__ import annotations
 
-import collections
-import copy
-import datetime as _dt
+import contextlib
+import datetime as dt
 import difflib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 import yaml
 
-if TYPE_CHECKING:
-    from vcr.cassette import Cassette
-
 BUNDLED_DIR = Path(__file__).parent / "cassettes"
+CASSETTES_VARIABLE = "COOKBOOK_CASSETTES"  # the folder cassettes are read from and recorded into
+RECORD_DIR = "cassettes"  # where record mode writes when COOKBOOK_CASSETTES is not set (in the working directory)
 SUFFIX = ".yaml"
 FORMAT = "cookbook-cassette/1"
 PLACEHOLDER = "REDACTED"
@@ -51,6 +43,8 @@ AUTHORED_NOTE = (
     "record mode with a key to replace it with real recordings."
 )
 RECORDED_NOTE = "Recorded from the Mistral API by the cookbook's record mode; secrets scrubbed."
+MIXED_NOTE = ("Recorded from the Mistral API by the cookbook's record mode (secrets scrubbed), next to exchanges "
+              "written by hand that the recording did not replace: each interaction says which it is.")
 
 # Public recordings of the real API that authored exchanges are modelled on. An authored interaction names the ones
 # its shape follows in ``capture`` (a list of these keys), or says ``capture: none`` when no public capture of such
@@ -65,10 +59,9 @@ CAPTURES = {
 _SECRET_NAME = re.compile(r"authorization|api[-_]?key|apikey|token|secret|password|cookie|signature|^key$", re.I)
 _SECRET_JSON_KEYS = {"api_key", "apikey", "access_token", "refresh_token", "id_token", "client_secret", "password"}
 _KEPT_REQUEST_HEADERS = {"content-type", "accept"}
-_KEPT_RESPONSE_HEADERS = {"content-type"}
 
 
-# --------------------------------------------------------------------------- names
+# --------------------------------------------------------------------------- where
 
 
 def bundled_names() -> list[str]:
@@ -76,31 +69,51 @@ def bundled_names() -> list[str]:
     return sorted(p.stem for p in BUNDLED_DIR.glob(f"*{SUFFIX}"))
 
 
-def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool) -> Path:
-    """A cassette's path from a bundled name (``"02_web_search"``) or a file path."""
+def cassette_dir() -> Path | None:
+    """The folder named by ``COOKBOOK_CASSETTES``, if set."""
+    value = os.environ.get(CASSETTES_VARIABLE, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _is_path(text: str) -> bool:
+    return os.sep in text or "/" in text or text.endswith((".yaml", ".yml"))
+
+
+def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording: bool = False) -> Path:
+    """A cassette's path from a name (``"02_web_search"``) or a file path.
+
+    A name is looked up in ``COOKBOOK_CASSETTES`` first, then among the bundled cassettes. Recording writes a
+    name to ``COOKBOOK_CASSETTES``, else to ``./cassettes/``: never into the installed package unless that
+    folder is named.
+    """
     text = os.fspath(name_or_path)
-    looks_like_path = os.sep in text or "/" in text or text.endswith((".yaml", ".yml"))
-    path = Path(text) if looks_like_path else BUNDLED_DIR / f"{text}{SUFFIX}"
+    if _is_path(text):
+        path = Path(text)
+    elif recording:
+        path = (cassette_dir() or Path(RECORD_DIR)) / f"{text}{SUFFIX}"
+    else:
+        folder = cassette_dir()
+        path = folder / f"{text}{SUFFIX}" if folder and (folder / f"{text}{SUFFIX}").is_file() else \
+            BUNDLED_DIR / f"{text}{SUFFIX}"
     if must_exist and not path.is_file():
         names = ", ".join(bundled_names()) or "none"
         raise FileNotFoundError(
-            f"No cassette {text!r} (looked for {path}). Bundled cassettes: {names}. "
-            "Pass one of those names, a path to a cassette file, or record a new one "
-            "with mode='record'."
-        )
+            f"No cassette {text!r} (looked for {path}). Bundled cassettes: {names}. Pass one of those names, a "
+            f"path to a cassette file, a folder in ${CASSETTES_VARIABLE}, or record a new one with mode='record'.")
     return path
+
+
+def seed_for(path: Path) -> Path | None:
+    """The cassette a new recording at ``path`` starts from: the bundled one of the same name, if any."""
+    bundled = BUNDLED_DIR / path.name
+    return bundled if bundled.is_file() and bundled.resolve() != path.resolve() else None
 
 
 # --------------------------------------------------------------------------- requests
 
 
 class Request:
-    """An HTTP request as a cassette keeps it: method, URI, body (bytes) and headers.
-
-    Replay builds these. Record mode gets vcrpy's ``Request`` instead, which has
-    the same attributes (``path`` and ``query`` computed as here), and every
-    function of this module takes either.
-    """
+    """An HTTP request as a cassette keeps it: method, URI, body (bytes) and headers."""
 
     def __init__(self, method: str, uri: str, body: bytes | str | None, headers: dict | None = None):
         self.method = method
@@ -123,68 +136,108 @@ class Request:
 # --------------------------------------------------------------------------- scrubbing
 
 
-def _scrub_text(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, PLACEHOLDER)
-    return text
-
-
-def _scrub_json(value: Any) -> Any:
-    """Replace every ``authorization.value`` (OAuth tokens in tool specs) and secret-named string."""
+def _secret_values(value: Any) -> Iterator[str]:
+    """Token values in a request's JSON: every ``authorization.value`` and secret-named string."""
     if isinstance(value, dict):
-        out = {}
         for key, item in value.items():
-            if key == "authorization" and isinstance(item, dict):
-                item = {**item, **({"value": PLACEHOLDER} if "value" in item else {})}
+            if key == "authorization" and isinstance(item, dict) and isinstance(item.get("value"), str):
+                yield item["value"]
             elif isinstance(item, str) and key.lower() in _SECRET_JSON_KEYS:
-                item = PLACEHOLDER
-            out[key] = _scrub_json(item)
-        return out
-    if isinstance(value, list):
-        return [_scrub_json(item) for item in value]
-    return value
+                yield item
+            else:
+                yield from _secret_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_values(item)
 
 
-def scrub_body(body: bytes | str | None, secrets: Iterable[str] = ()) -> bytes | None:
-    if body is None or body == b"" or body == "":
-        return body if body is None else b""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return _scrub_text(text, secrets).encode()
-    return _scrub_text(json.dumps(_scrub_json(parsed), ensure_ascii=False), secrets).encode()
+class Secrets:
+    """The key and the tokens a client sent: removed, as whole values, from anything written or shown.
 
+    A secret is replaced where it stands as a whole token (not inside a longer word), so a short key can never
+    corrupt other text: with a key ``k``, "unchecked" stays "unchecked".
+    """
 
-def scrub_url(url: str, secrets: Iterable[str] = ()) -> str:
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = [(k, PLACEHOLDER if _SECRET_NAME.search(k) else v) for k, v in pairs]
-    url = urlunsplit(parts._replace(query=urlencode(query)))
-    return _scrub_text(url, secrets)
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self.values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for value in values:
+            self.add(value)
 
+    def add(self, value: Any) -> None:
+        if isinstance(value, str) and value.strip() and value != PLACEHOLDER and value not in self.values:
+            self.values.add(value)
+            self._pattern = None
 
-def scrub_request(request: Request, secrets: Iterable[str] = ()) -> Request:
-    """A copy of ``request`` that is safe to write: no key, token or secret header."""
-    secrets = tuple(secrets)
-    headers = {}
-    for name, value in request.headers.items():
-        if _SECRET_NAME.search(name):
-            headers[name] = PLACEHOLDER
-        elif name.lower() in _KEPT_REQUEST_HEADERS:
-            headers[name] = _scrub_text(value, secrets)
-    # the same class back: vcrpy's own when recording, this module's when replaying
-    return type(request)(request.method, scrub_url(request.uri, secrets), scrub_body(request.body, secrets), headers)
+    def learn(self, method: str, url: str, headers: Any, body: bytes | None) -> None:
+        """Note the tokens an outgoing request carries: auth headers, secret query parameters, body tokens."""
+        for name, value in (headers.items() if hasattr(headers, "items") else []):
+            if _SECRET_NAME.search(name):
+                self.add(value)
+                self.add(value.partition(" ")[2])  # "Bearer <token>"
+        for name, value in parse_qsl(urlsplit(url).query):
+            if _SECRET_NAME.search(name):
+                self.add(value)
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            return
+        for value in _secret_values(parsed):
+            self.add(value)
 
+    def _regex(self) -> re.Pattern[str] | None:
+        if self._pattern is None and self.values:
+            alternatives = "|".join(re.escape(v) for v in sorted(self.values, key=len, reverse=True))
+            self._pattern = re.compile(rf"(?<![\w.~+/=-])(?:{alternatives})(?![\w.~+/=-])")
+        return self._pattern
 
-def scrub_response(response: dict, secrets: Iterable[str] = ()) -> dict:
-    """A copy of a vcrpy response dict that is safe to write, marked as recorded."""
-    response = copy.deepcopy(response)
-    response["headers"] = {k: v for k, v in response["headers"].items() if k.lower() in _KEPT_RESPONSE_HEADERS}
-    response["body"] = {"string": scrub_body(response["body"]["string"], secrets)}
-    response["provenance"] = "recorded"
-    return response
+    def text(self, text: str) -> str:
+        pattern = self._regex()
+        return pattern.sub(PLACEHOLDER, text) if pattern is not None else text
+
+    def bytes(self, data: bytes) -> bytes:
+        if not self.values or not data:
+            return data
+        return self.text(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+    def json(self, value: Any) -> Any:
+        """``value`` with every ``authorization.value``, secret-named string and known secret replaced."""
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if key == "authorization" and isinstance(item, dict) and "value" in item:
+                    item = {**item, "value": PLACEHOLDER}
+                elif isinstance(item, str) and key.lower() in _SECRET_JSON_KEYS:
+                    item = PLACEHOLDER
+                out[key] = self.json(item)
+            return out
+        if isinstance(value, list):
+            return [self.json(item) for item in value]
+        return self.text(value) if isinstance(value, str) else value
+
+    def body(self, body: bytes | str | None) -> bytes | None:
+        """A request or response body, safe to write (JSON re-serialized with its tokens replaced)."""
+        if body is None:
+            return None
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            return self.bytes(data)
+        return json.dumps(self.json(parsed), ensure_ascii=False).encode("utf-8")
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        query = [(k, PLACEHOLDER if _SECRET_NAME.search(k) else v)
+                 for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        return self.text(urlunsplit(parts._replace(query=urlencode(query))))
+
+    def request(self, request: Request) -> Request:
+        """A copy of ``request`` that is safe to write: no key, token or secret header."""
+        headers = {name: PLACEHOLDER if _SECRET_NAME.search(name) else self.text(value)
+                   for name, value in request.headers.items()
+                   if _SECRET_NAME.search(name) or name.lower() in _KEPT_REQUEST_HEADERS}
+        return Request(request.method, self.url(request.uri), self.body(request.body), headers)
 
 
 # --------------------------------------------------------------------------- matching
@@ -213,49 +266,18 @@ def body_diff(new: Any, recorded: Any, *, max_lines: int = 16) -> str:
     return "\n".join(shown)
 
 
-# Matchers as vcrpy calls them: silent when the two requests agree, AssertionError saying how they differ.
-
-
-def same_method(r1: Request, r2: Request) -> None:
-    if r1.method != r2.method:
-        raise AssertionError(f"{r1.method} != {r2.method}")
-
-
-def same_path(r1: Request, r2: Request) -> None:
-    if (r1.path or "/") != (r2.path or "/"):  # an empty path is "/" (RFC 3986, 6.2.3)
-        raise AssertionError(f"{r1.path} != {r2.path}")
-
-
-def same_query(r1: Request, r2: Request) -> None:
-    if r1.query != r2.query:
-        raise AssertionError(f"{r1.query} != {r2.query}")
-
-
-def json_body(r1: Request, r2: Request) -> None:
-    """Bodies equal as parsed JSON (key order and whitespace never matter)."""
-    b1, b2 = parsed_body(r1), parsed_body(r2)
-    if b1 != b2:
-        raise AssertionError(body_diff(b1, b2))
-
-
-MATCH_ON = (same_method, same_path, same_query, json_body)
-
-
 def match_key(request: Request) -> tuple:
-    """A hashable key equal for requests that ``MATCH_ON`` matches (for lookups in large cassettes)."""
+    """Equal for requests that match: method, path (empty is "/"), query, and the body as parsed JSON."""
     body = parsed_body(request)
-    body_key = json.dumps(body, sort_keys=True, separators=(",", ":")) if not isinstance(body, (str, bytes)) \
-        else ("raw", body)
+    body_key = ("raw", body) if isinstance(body, str | bytes) else json.dumps(body, sort_keys=True,
+                                                                              separators=(",", ":"))
     return request.method, request.path or "/", tuple(request.query), body_key
 
 
 def matches(r1: Request, r2: Request) -> bool:
-    try:
-        for matcher in MATCH_ON:
-            matcher(r1, r2)
-    except AssertionError:
-        return False
-    return True
+    """Same method, path, query and JSON body (1 and 1.0 are the same number; key order never matters)."""
+    return (r1.method == r2.method and (r1.path or "/") == (r2.path or "/") and r1.query == r2.query
+            and parsed_body(r1) == parsed_body(r2))
 
 
 # --------------------------------------------------------------------------- file format
@@ -269,11 +291,11 @@ def _sse_events(text: str) -> list[dict] | None:
         event: dict[str, Any] = {}
         data_lines = []
         for line in block.splitlines():
-            field, _, value = line.partition(":")
+            name, _, value = line.partition(":")
             value = value[1:] if value.startswith(" ") else value
-            if field == "event":
+            if name == "event":
                 event["event"] = value
-            elif field == "data":
+            elif name == "data":
                 data_lines.append(value)
             else:
                 return None  # not the simple shape we can round-trip: keep it as text
@@ -296,9 +318,11 @@ def _sse_text(events: list[dict]) -> str:
     return "".join(out)
 
 
-def _body_to_file(body: str | None, content_type: str) -> dict:
+def _body_to_file(body: str | bytes | None, content_type: str) -> dict:
     if body is None:
         return {}
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
     if body == "":
         return {"text": ""}
     if "event-stream" in content_type:
@@ -326,17 +350,14 @@ def _one_header(headers: dict, name: str) -> str:
     return ""
 
 
-# libyaml's loader when PyYAML was built with it: the same documents, about ten times faster than the pure one.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block style, long strings folded as literal blocks when they span lines.
+    """Block style, multi-line strings as literal blocks, and no anchors or aliases."""
 
-    The pure-Python dumper, not libyaml's: libyaml escapes every character beyond U+FFFF (emoji) even with
-    ``allow_unicode``, which turns a model's multi-line answer into one double-quoted line. Writing happens
-    only in record mode, once per exchange, where the network dominates.
-    """
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 # Line breaks to YAML 1.1 besides \n and \r: in a block, plain or single-quoted scalar they are read back as \n
@@ -345,10 +366,7 @@ _YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
 def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    if _YAML_ONLY_BREAKS.search(value):
-        style = '"'
-    else:
-        style = "|" if "\n" in value else None
+    style = '"' if _YAML_ONLY_BREAKS.search(value) else "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -356,7 +374,12 @@ _Dumper.add_representer(str, _str_presenter)
 
 
 class serializer:
-    """vcrpy serializer for the cookbook's readable cassette format."""
+    """The cookbook's readable cassette format, to and from interactions as dicts.
+
+    An interaction in memory is ``{"request": {"method", "uri", "headers": {name: [value]}, "body": str},
+    "response": {"status": {"code", "message"}, "headers": {name: [value]}, "body": {"string": str},
+    "provenance": "authored" | "recorded", "capture": ..., "recorded": ...}}``.
+    """
 
     @staticmethod
     def serialize(data: dict) -> str:
@@ -365,26 +388,26 @@ class serializer:
         for item in data["interactions"]:
             req, resp = item["request"], dict(item["response"])
             req_headers = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in req["headers"].items()}
-            request = {"method": req["method"], "uri": req["uri"]}
-            if req_headers:
-                request["headers"] = req_headers
+            request = {"method": req["method"], "uri": req["uri"], **({"headers": req_headers} if req_headers else {})}
             request.update(_body_to_file(req["body"], _one_header(req["headers"], "content-type")))
             content_type = _one_header(resp["headers"], "content-type")
-            response = {"status": resp["status"]}
-            if content_type:
-                response["content-type"] = content_type
+            response = {"status": resp["status"], **({"content-type": content_type} if content_type else {})}
             response.update(_body_to_file(resp["body"]["string"], content_type))
-            item = {"provenance": resp.get("provenance", "authored")}
-            if item["provenance"] == "authored":
-                item["capture"] = resp.get("capture") or "none"
-            interactions.append({**item, "request": request, "response": response})
-        kinds = {i["provenance"] for i in interactions}
-        meta["provenance"] = kinds.pop() if len(kinds) == 1 else "mixed"
-        meta["note"] = RECORDED_NOTE if meta["provenance"] == "recorded" else AUTHORED_NOTE
+            head = {"provenance": resp.get("provenance", "authored")}
+            if head["provenance"] == "authored":
+                head["capture"] = resp.get("capture") or "none"
+            elif resp.get("recorded"):
+                head["recorded"] = resp["recorded"]
+            interactions.append({**head, "request": request, "response": response})
+        counts = Counter(i["provenance"] for i in interactions)
+        meta["provenance"] = next(iter(counts)) if len(counts) == 1 else "mixed" if counts else "recorded"
+        meta["exchanges"] = {"recorded": counts["recorded"], "authored": counts["authored"]}
+        meta["note"] = {"recorded": RECORDED_NOTE, "mixed": MIXED_NOTE}.get(meta["provenance"], AUTHORED_NOTE)
         doc = {"format": FORMAT, **meta, "interactions": interactions}
         comment = (
             f"# Cassette for recipe {meta.get('recipe', '?')} of the Mistral connectors cookbook.\n"
-            f"# provenance: {meta['provenance']}. {meta['note']}\n"
+            f"# provenance: {meta['provenance']} ({counts['recorded']} recorded, {counts['authored']} authored). "
+            f"{meta['note']}\n"
         )
         return comment + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
@@ -398,18 +421,19 @@ class serializer:
             req, resp = item["request"], item["response"]
             headers = {k: [v] for k, v in (req.get("headers") or {}).items()}
             request = {"method": req["method"], "uri": req["uri"], "headers": headers, "body": _body_from_file(req)}
-            resp_headers = {"content-type": [resp["content-type"]]} if resp.get("content-type") else {}
             response = {
                 "status": resp["status"],
-                "headers": resp_headers,
+                "headers": {"content-type": [resp["content-type"]]} if resp.get("content-type") else {},
                 "body": {"string": _body_from_file(resp) or ""},
                 "provenance": item.get("provenance", "authored"),
             }
             if response["provenance"] == "authored":
                 response["capture"] = item.get("capture") or "none"
+            elif item.get("recorded"):
+                response["recorded"] = item["recorded"]
             interactions.append({"request": request, "response": response})
-        meta = {k: v for k, v in doc.items() if k not in ("format", "interactions")}
-        return {"version": 1, "interactions": interactions, "metadata": meta}
+        meta = {k: v for k, v in doc.items() if k not in ("format", "interactions", "exchanges", "provenance", "note")}
+        return {"interactions": interactions, "metadata": meta}
 
 
 def _sdk_version() -> str:
@@ -418,41 +442,90 @@ def _sdk_version() -> str:
     return f"mistralai {version('mistralai')}"
 
 
-class persister:
-    """vcrpy persister: atomic writes, header filled in at every save."""
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
-    @staticmethod
-    def load_cassette(path: str | os.PathLike[str], serializer: Any) -> tuple:
-        from vcr.persisters.filesystem import CassetteNotFoundError
-        from vcr.serialize import deserialize
 
-        path = Path(path)
-        if not path.is_file():
-            raise CassetteNotFoundError()
-        return deserialize(path.read_text(encoding="utf-8"), serializer)
+# --------------------------------------------------------------------------- recording
 
-    @staticmethod
-    def save_cassette(path: str | os.PathLike[str], cassette_dict: dict, serializer: Any) -> None:
-        from vcr.serialize import serialize
 
-        path = Path(path)
-        meta = dict(cassette_dict.get("metadata") or {})
-        meta.update(recipe=path.stem, sdk=_sdk_version(), date=_dt.date.today().isoformat())
-        text = serialize({**cassette_dict, "metadata": meta}, serializer)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the cassette's lock (a hidden ``.NAME.lock`` file beside it) for as long as the block runs.
+
+    Under the lock, temporary files left by a writer that was killed mid-write are removed: no other writer can
+    be writing while the lock is held.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a+") as handle:
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            import fcntl
+        except ImportError:  # Windows: one writer at a time is up to you
+            fcntl = None
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            for stale in path.parent.glob(f".{path.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-# --------------------------------------------------------------------------- opening
+def _as_request(item: dict) -> Request:
+    request = item["request"]
+    return Request(request["method"], request["uri"], request["body"], request["headers"])
+
+
+def record(path: Path, interaction: dict, *, since: str, replaces: Iterable[str] = ()) -> None:
+    """Merge one recorded exchange into the cassette at ``path``, under its lock.
+
+    The file is read again under the lock, so exchanges other clients or processes wrote meanwhile are kept. The
+    new exchange replaces the ones it matches that are older than this recording session (authored ones, or
+    recorded before ``since``), and, of this session's, those whose ``recorded`` stamp is in ``replaces`` (a
+    failed attempt the client then retried). Other exchanges keep their place and their provenance. A cassette
+    that does not exist yet starts from the bundled one of the same name, if any.
+    """
+    with locked(path):
+        source = path if path.is_file() else seed_for(path)
+        data = serializer.deserialize(source.read_text(encoding="utf-8")) if source else {"interactions": [],
+                                                                                          "metadata": {}}
+        new = _as_request(interaction)
+        replaced = set(replaces)
+
+        def stale(item: dict) -> bool:
+            response = item["response"]
+            stamp = response.get("recorded")
+            old = response.get("provenance") != "recorded" or not stamp or stamp < since or stamp in replaced
+            return old and matches(new, _as_request(item))
+
+        kept = data["interactions"]
+        first = next((i for i, item in enumerate(kept) if stale(item)), len(kept))
+        kept = [item for item in kept if not stale(item)]
+        kept.insert(min(first, len(kept)), interaction)
+        meta = {**data.get("metadata", {}), "recipe": path.stem, "sdk": _sdk_version(),
+                "date": dt.date.today().isoformat()}
+        write_atomically(path, serializer.serialize({"interactions": kept, "metadata": meta}))
+
+
+def now_stamp() -> str:
+    """A sortable UTC timestamp, to the microsecond."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --------------------------------------------------------------------------- replaying
 
 
 class Recordings:
@@ -462,7 +535,7 @@ class Recordings:
         self.path = str(path)
         self.data = data
         self.metadata = metadata
-        self.play_counts: collections.Counter[int] = collections.Counter()
+        self.play_counts: Counter[int] = Counter()
 
     @property
     def requests(self) -> list[Request]:
@@ -474,43 +547,20 @@ class Recordings:
 
 
 def load_recordings(path: str | os.PathLike[str]) -> Recordings:
-    """Read a cassette for replay (without vcrpy): requests as :class:`Request`, response bodies as bytes."""
+    """Read a cassette for replay: requests as :class:`Request`, response bodies as bytes."""
     doc = serializer.deserialize(Path(path).read_text(encoding="utf-8"))
     data = []
     for item in doc["interactions"]:
         response = item["response"]
         if isinstance(response["body"]["string"], str):
             response["body"]["string"] = response["body"]["string"].encode("utf-8")
-        data.append((Request(**item["request"]), response))
+        data.append((_as_request(item), response))
     return Recordings(path, data, doc.get("metadata") or {})
 
 
-def open_cassette(path: Path, *, secrets: Iterable[str] = ()) -> Cassette:
-    """Load a cassette for recording with vcrpy: new exchanges replace old ones; secrets never reach the file."""
-    from vcr.cassette import Cassette
-    from vcr.record_mode import RecordMode
-
-    secrets = tuple(s for s in secrets if s)
-    return Cassette.load(
-        path=str(path),
-        serializer=serializer,
-        persister=persister,
-        record_mode=RecordMode.ALL,
-        match_on=MATCH_ON,
-        before_record_request=lambda request: scrub_request(request, secrets),
-        before_record_response=lambda response: scrub_response(response, secrets),
-    )
-
-
-def save(cassette: Cassette) -> None:
-    """Write a recording cassette now (vcrpy itself only saves when a context exits)."""
-    cassette._save(force=True)
-
-
 def recorded_prompts(name_or_path: str | os.PathLike[str]) -> list[str]:
-    """The user prompts a cassette can answer: text user inputs of successful conversation requests, in order."""
-    path = resolve(name_or_path, must_exist=True)
-    data = serializer.deserialize(path.read_text(encoding="utf-8"))
+    """The user prompts a cassette can answer: text user inputs of answered conversation requests, in order."""
+    data = serializer.deserialize(resolve(name_or_path, must_exist=True).read_text(encoding="utf-8"))
     prompts: list[str] = []
     for item in data["interactions"]:
         request, status = item["request"], item["response"]["status"]["code"]
@@ -521,9 +571,7 @@ def recorded_prompts(name_or_path: str | os.PathLike[str]) -> list[str]:
         except ValueError:
             continue
         inputs = body.get("inputs") if isinstance(body, dict) else None
-        if isinstance(inputs, str):
-            inputs = [{"role": "user", "content": inputs}]
-        for entry in inputs or []:
+        for entry in [{"role": "user", "content": inputs}] if isinstance(inputs, str) else inputs or []:
             text = entry.get("content") if isinstance(entry, dict) and entry.get("role") == "user" else None
             if isinstance(text, str) and text not in prompts:
                 prompts.append(text)

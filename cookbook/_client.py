@@ -22,6 +22,7 @@ from ._transport import PROVENANCE_HEADER
 MODES = ("replay", "live", "record")
 KEY_VARIABLE = "MISTRAL_API_KEY"
 MODE_VARIABLE = "COOKBOOK_MODE"
+SERVER_VARIABLE = "MISTRAL_SERVER_URL"  # the API's base URL (a proxy, a gateway, a local stand-in)
 REPLAY_KEY = "replay-mode-needs-no-key"
 
 
@@ -164,18 +165,19 @@ def context_of(obj: Any) -> RequestContext | None:
     return hit[1] if hit is not None and hit[0] is obj else None
 
 
-def _request_log(info: ClientInfo, secrets: Sequence[str]) -> tuple[dict, dict]:
+def _request_log(info: ClientInfo, secrets: _cassette.Secrets) -> tuple[dict, dict]:
     """httpx event hooks (sync, async): log each request scrubbed, note its status and provenance, and learn
     agents' tools and connectors' names from the answers that hold them."""
     pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def note(request: Any) -> None:
-        body = _cassette.scrub_body(request.content or None, secrets)
+        secrets.learn(request.method, str(request.url), request.headers, request.content)
+        body = secrets.body(request.content or None)
         try:
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = body.decode("utf-8", "replace") if body else None
-        url = _cassette.scrub_url(str(request.url).split("#", 1)[0], secrets)
+        url = secrets.url(str(request.url).split("#", 1)[0])
         pending[request] = entry = SentRequest(request.method, url, parsed)
         info.sent.append(entry)
         del info.sent[:-100]
@@ -352,32 +354,31 @@ def make_client(
     from mistralai.client import Mistral
 
     from ._http import httpx
-    from ._transport import RecordTransport, ReplayTransport
+    from ._transport import LiveTransport, ReplayTransport
 
     mode, key = resolve_mode(mode, api_key=api_key)
-    names = [cassette] if isinstance(cassette, (str, os.PathLike)) else list(cassette or [])
-    sdk_version = version("mistralai")
+    server_url = server_url or os.environ.get(SERVER_VARIABLE, "").strip() or None
+    names = [cassette] if isinstance(cassette, str | os.PathLike) else list(cassette or [])
+    secrets = _cassette.Secrets([key] if key else [])
     transport: Any = None
     if mode == "live":
+        transport = LiveTransport(secrets)
         shown: tuple[str, ...] = ()
     elif mode == "record":
         if len(names) != 1:
             raise ConfigurationError(
-                "Record mode writes to one cassette: pass cassette='NN_name' (a bundled name) or a file path."
-            )
-        path = _cassette.resolve(names[0], must_exist=False)
-        transport = RecordTransport(_cassette.open_cassette(path, secrets=[key or ""]))
+                "Record mode writes to one cassette: pass cassette='NN_name' (a bundled name) or a file path.")
+        path = _cassette.resolve(names[0], must_exist=False, recording=True)
+        transport = LiveTransport(secrets, path)
         shown = (str(path),)
     else:
-        paths = [_cassette.resolve(n, must_exist=True) for n in names] or [
-            _cassette.resolve(n, must_exist=True) for n in _cassette.bundled_names()
-        ]
+        paths = [_cassette.resolve(n, must_exist=True) for n in names or _cassette.bundled_names()]
         transport = ReplayTransport([_cassette.load_recordings(p) for p in paths])
         shown = tuple(p.stem for p in paths)
         key = REPLAY_KEY
 
-    info = ClientInfo(mode, shown, sdk_version, server_url or "https://api.mistral.ai", transport=transport)
-    hooks, async_hooks = _request_log(info, [key or ""] if mode != "replay" else [])
+    info = ClientInfo(mode, shown, version("mistralai"), server_url or "https://api.mistral.ai", transport=transport)
+    hooks, async_hooks = _request_log(info, secrets)
     if mode == "replay" or retries is False or retries is None:
         retry = None
     else:

@@ -435,12 +435,11 @@ class _Recording(httpx.AsyncBaseTransport):
     preflight can run on another event loop than the client it records for.
     """
 
-    def __init__(self, cassette: Any):
-        from ._transport import RecordTransport
+    def __init__(self, cassette: Any, secrets: Any):
+        from ._transport import LiveTransport
 
-        self._sync = httpx.HTTPTransport(retries=0)
         self._direct = httpx.AsyncHTTPTransport(retries=0)
-        self._recorder = RecordTransport(cassette, sync=self._sync, async_=httpx.AsyncHTTPTransport(retries=0))
+        self._recorder = LiveTransport(secrets, cassette)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
@@ -450,7 +449,6 @@ class _Recording(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         await self._recorder.aclose()
         await self._direct.aclose()
-        self._sync.close()
 
 
 def _same_endpoint(a: str, b: str) -> bool:
@@ -530,7 +528,7 @@ async def inspect_mcp_server(
         _check_recorded(url, transport)
         http_transport = _Replaying(transport)
     elif mode == "record":
-        http_transport = _Recording(transport.cassette)
+        http_transport = _Recording(transport.cassette, _secrets(headers))
     return await _inspect(url, headers=headers, timeout=timeout, mode=mode, http_transport=http_transport)
 
 
@@ -692,7 +690,17 @@ def record_mcp_preflight(
     from . import _cassette
 
     _check_arguments(url, timeout)
-    path = _cassette.resolve(cassette, must_exist=False)
-    recorder = _cassette.open_cassette(path, secrets=[v for v in (headers or {}).values() if v])
+    path = _cassette.resolve(cassette, must_exist=False, recording=True)
     return _run_sync(lambda: _inspect(url, headers=headers, timeout=timeout, mode="record",
-                                      http_transport=_Recording(recorder)))
+                                      http_transport=_Recording(path, _secrets(headers))))
+
+
+def _secrets(headers: Mapping[str, str] | None) -> Any:
+    """What a recorded preflight must never write: the values of the headers it was given."""
+    from . import _cassette
+
+    secrets = _cassette.Secrets()
+    for value in (headers or {}).values():
+        secrets.add(value)
+        secrets.add(str(value).partition(" ")[2])
+    return secrets

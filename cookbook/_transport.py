@@ -1,8 +1,8 @@
-"""HTTP transports handed to the SDK's clients: one answers from cassettes, one records.
+"""HTTP transports handed to the SDK's clients: one answers from cassettes, one talks to the API (and records).
 
-Each class serves both the sync and the async client (like ``httpx.MockTransport``),
-so one object backs ``Mistral(client=..., async_client=...)``. Nothing is patched
-globally: only the client that was given a transport is affected.
+Each class serves both the sync and the async client (like ``httpx.MockTransport``), so one object backs
+``Mistral(client=..., async_client=...)``. Nothing is patched globally: only the client that was given a
+transport is affected.
 """
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from . import _cassette
-from ._cassette import Recordings, Request
+from ._cassette import Recordings, Request, Secrets
 from ._errors import ReplayMiss
 from ._http import httpx
-
-if TYPE_CHECKING:
-    from vcr.cassette import Cassette
 
 
 PROVENANCE_HEADER = "cookbook-provenance"
@@ -75,8 +72,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         # Scrubbed as recordings are, so a real token matches its placeholder and never shows in a miss.
-        wanted = _cassette.scrub_request(Request(request.method, str(request.url), request.content,
-                                                 dict(request.headers)))
+        wanted = Secrets().request(Request(request.method, str(request.url), request.content, dict(request.headers)))
         hits = self._index.get(_cassette.match_key(wanted)) or self._equal_by_rules(wanted)
         if not hits:
             raise _miss(wanted, self.cassettes)
@@ -161,54 +157,138 @@ def _recorded_prompts(path: str, cassettes: Sequence[Recordings]) -> list[str]:
 RETRIED = frozenset({429, 500, 502, 503, 504})  # the statuses live clients retry (cookbook.retry_config)
 
 
-class RecordTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Sends each request to the real server and writes the exchange, scrubbed, to the cassette.
+class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body on its way to the client: scrubbed line by line, kept, and handed to ``done`` at its end.
 
-    The cassette file is rewritten atomically after every exchange, so a crash
-    mid-run keeps everything recorded so far and never leaves a broken file.
-    Responses (streams included) are read whole before they are returned.
+    Lines go out as they arrive (a stream is shown live while it is recorded); a secret never spans a line, so
+    scrubbing by lines misses none. ``done(body, complete)`` runs once, with what went out: complete when the
+    body ended or when the client stopped reading (an MCP client closes a stream once it has its answer), not
+    when the connection failed.
     """
 
-    def __init__(self, cassette: Cassette, *, sync: httpx.BaseTransport | None = None,
-                 async_: httpx.AsyncBaseTransport | None = None):
-        self.cassette = cassette
-        self._sync_real = sync or httpx.HTTPTransport(retries=0)
-        self._async_real = async_ or httpx.AsyncHTTPTransport(retries=0)
-        from vcr.stubs.httpx_stubs import vcr_handle_async_request, vcr_handle_request
+    def __init__(self, stream: Any, secrets: Secrets, done: Any) -> None:
+        self.stream, self.secrets, self.done = stream, secrets, done
+        self.kept: list[bytes] = []
+        self.pending = b""
+        self.finished = False
 
-        self._sync = vcr_handle_request(cassette, type(self._sync_real).handle_request, httpx)
-        self._async = vcr_handle_async_request(cassette, type(self._async_real).handle_async_request, httpx)
+    def _pass(self, chunk: bytes, last: bool = False) -> bytes:
+        data = self.pending + chunk
+        cut = len(data) if last else data.rfind(b"\n") + 1
+        self.pending = data[cut:]
+        out = self.secrets.bytes(data[:cut])
+        self.kept.append(out)
+        return out
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._sync(self._sync_real, request)
-        self._keep_last_attempt()
-        _cassette.save(self.cassette)
-        return response
+    def _end(self, complete: bool) -> None:
+        if not self.finished:
+            self.finished = True
+            self.done(b"".join(self.kept), complete)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._async(self._async_real, request)
-        self._keep_last_attempt()
-        _cassette.save(self.cassette)
-        return response
+    def __iter__(self) -> Any:
+        try:
+            for chunk in self.stream:
+                out = self._pass(chunk)
+                if out:
+                    yield out
+            yield self._pass(b"", last=True)
+        except GeneratorExit:  # the client stopped reading
+            self._end(True)
+            raise
+        except BaseException:
+            self._end(False)
+            raise
+        self._end(True)
 
-    def _keep_last_attempt(self) -> None:
-        """Drop an earlier answer of 429/5xx to the same request: it was a failed attempt the client retried.
-
-        Otherwise replay, which plays identical requests in recorded order, would answer with the failure.
-        """
-        data = self.cassette.data
-        if len(data) < 2:
-            return
-        request, _ = data[-1]
-        for index in range(len(data) - 2, self.cassette._loaded_count - 1, -1):
-            earlier, response = data[index]
-            if _cassette.matches(request, earlier):
-                if response["status"]["code"] in RETRIED:
-                    del data[index]
-                return
+    async def __aiter__(self) -> Any:
+        try:
+            async for chunk in self.stream:
+                out = self._pass(chunk)
+                if out:
+                    yield out
+            yield self._pass(b"", last=True)
+        except GeneratorExit:
+            self._end(True)
+            raise
+        except BaseException:
+            self._end(False)
+            raise
+        self._end(True)
 
     def close(self) -> None:
-        self._sync_real.close()
+        self._end(True)
+        self.stream.close()
 
     async def aclose(self) -> None:
-        await self._async_real.aclose()
+        self._end(True)
+        await self.stream.aclose()
+
+
+class LiveTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Sends each request to the server; what comes back has every secret the client sent taken out.
+
+    Given a cassette path, each complete exchange is also recorded there, scrubbed, as soon as its body has been
+    read (:func:`cookbook._cassette.record` merges it under the cassette's lock). A response is passed on as it
+    arrives, so a recorded stream is shown live. The API key and every token a request carries (auth headers,
+    ``authorization.value`` in the body, secret query parameters) are learnt before it is sent, so an answer
+    that echoes them (a 401, say) reaches neither the SDK, nor an error message, nor the file.
+    """
+
+    def __init__(self, secrets: Secrets, cassette: Path | None = None, *,
+                 sync: httpx.BaseTransport | None = None, async_: httpx.AsyncBaseTransport | None = None) -> None:
+        self.secrets = secrets
+        self.cassette = cassette
+        self.since = _cassette.now_stamp()  # this recording session: older exchanges are replaced, not its own
+        self._retried: dict[tuple, str] = {}  # match key -> stamp of this session's last failed attempt
+        self._sync = sync or httpx.HTTPTransport(retries=0)
+        self._async = async_ or httpx.AsyncHTTPTransport(retries=0)
+
+    def _prepare(self, request: httpx.Request) -> None:
+        request.headers["accept-encoding"] = "identity"  # plain bytes, which can be scrubbed
+        self.secrets.learn(request.method, str(request.url), request.headers, request.content)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self._prepare(request)
+        return self._passed_on(request, self._sync.handle_request(request))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self._prepare(request)
+        return self._passed_on(request, await self._async.handle_async_request(request))
+
+    def _passed_on(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        def done(body: bytes, complete: bool) -> None:
+            if complete and self.cassette is not None:
+                self._record(request, response, body)
+
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, request=request,
+                              stream=_Passing(response.stream, self.secrets, done), extensions=response.extensions)
+
+    def _record(self, request: httpx.Request, response: httpx.Response, body: bytes) -> None:
+        """Write one exchange; an earlier failed attempt of this session at the same request gives way to it."""
+        scrubbed = self.secrets.request(Request(request.method, str(request.url).split("#", 1)[0], request.content,
+                                                dict(request.headers)))
+        stamp = _cassette.now_stamp()
+        key = _cassette.match_key(scrubbed)
+        replaces = [self._retried.pop(key)] if key in self._retried else []
+        if response.status_code in RETRIED:
+            self._retried[key] = stamp
+        content_type = response.headers.get("content-type", "")
+        interaction = {
+            "request": {"method": scrubbed.method, "uri": scrubbed.uri, "headers": {k: [v] for k, v in
+                                                                                    scrubbed.headers.items()},
+                        "body": scrubbed.body.decode("utf-8", "replace") if scrubbed.body else None},
+            "response": {"status": {"code": response.status_code, "message": response.reason_phrase},
+                         "headers": {"content-type": [content_type]} if content_type else {},
+                         "body": {"string": self.secrets.body(body).decode("utf-8", "replace")},
+                         "provenance": "recorded", "recorded": stamp},
+        }
+        _cassette.record(self.cassette, interaction, since=self.since, replaces=replaces)
+
+    def close(self) -> None:
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        await self._async.aclose()

@@ -262,16 +262,17 @@ def test_every_exchange_is_what_the_sdk_sends_and_accepts(interaction):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_cassette_header_says_what_it_is(name):
-    meta = load(name)["metadata"]
+    text = (_cassette.BUNDLED_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+    meta = yaml.safe_load(text)
     assert meta["recipe"] == name
     assert re.fullmatch(r"mistralai \d+\.\d+\.\d+", meta["sdk"])
     assert dt.date.fromisoformat(str(meta["date"]))
-    assert meta["provenance"] in {"authored", "recorded"}
-    kinds = {item["response"]["provenance"] for item in load(name)["interactions"]}
-    assert kinds == {meta["provenance"]}
-    assert meta["note"] == (_cassette.AUTHORED_NOTE if meta["provenance"] == "authored" else _cassette.RECORDED_NOTE)
-    text = (_cassette.BUNDLED_DIR / f"{name}.yaml").read_text(encoding="utf-8")
-    assert text.startswith(f"# Cassette for recipe {name} ") and f"# provenance: {meta['provenance']}." in text
+    kinds = [item["response"]["provenance"] for item in load(name)["interactions"]]
+    assert meta["provenance"] == "authored" and set(kinds) == {"authored"}
+    assert meta["exchanges"] == {"recorded": 0, "authored": len(kinds)}
+    assert meta["note"] == _cassette.AUTHORED_NOTE
+    assert text.startswith(f"# Cassette for recipe {name} ")
+    assert f"# provenance: authored (0 recorded, {len(kinds)} authored)." in text
 
 
 @pytest.mark.parametrize("name", NAMES)

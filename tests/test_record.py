@@ -10,7 +10,7 @@ import yaml
 
 from cookbook import _cassette, make_client
 from cookbook._http import httpx
-from cookbook._transport import RecordTransport
+from cookbook._transport import LiveTransport
 
 API_KEY = "sk-test-Secret-Api-Key-0123456789abcdef"
 OAUTH = "fake-oauth-token-for-record-tests-0123"
@@ -63,7 +63,7 @@ def test_secrets_never_reach_the_cassette(fake_api, clean_env, tmp_path):
     assert fake_api.requests[0]["json"]["tools"][0]["authorization"]["value"] == OAUTH  # sent for real
 
     # A key in a query string and in a custom header, through the same transport.
-    with httpx.Client(transport=client.sdk_configuration.client._transport) as raw:
+    with httpx.Client(transport=client.cookbook.transport) as raw:
         raw.get(f"{fake_api.url}/v1/connectors", params={"api_key": QUERY_KEY, "page_size": 2},
                 headers={"x-api-key": QUERY_KEY, "Authorization": f"Bearer {API_KEY}"})
 
@@ -96,7 +96,7 @@ def test_a_crash_while_saving_keeps_the_previous_cassette_whole(fake_api, clean_
                                         inputs=[{"role": "user", "content": "A second question"}])
     assert path.read_text() == before
     assert yaml.safe_load(before)["interactions"]  # still a valid cassette
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["01_atomic.yaml"]  # no temporary file left
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == ["01_atomic.yaml"]  # no temp file
 
 
 def test_rerecording_replaces_matching_exchanges_and_keeps_the_others(fake_api, clean_env, tmp_path):
@@ -116,7 +116,7 @@ def test_rerecording_replaces_matching_exchanges_and_keeps_the_others(fake_api, 
 
 def test_record_transport_writes_after_every_exchange(fake_api, clean_env, tmp_path):
     path = tmp_path / "03_each.yaml"
-    transport = RecordTransport(_cassette.open_cassette(path))
+    transport = LiveTransport(_cassette.Secrets(), path)
     with httpx.Client(transport=transport) as raw:
         raw.get(f"{fake_api.url}/v1/connectors")
         assert len(yaml.safe_load(path.read_text())["interactions"]) == 1
