@@ -170,7 +170,9 @@ class StandinAPI:
         self._stopping = threading.Event()
 
         app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=_METHODS)])
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on each connection (with proto 0 it does not, and Nagle's
+        # algorithm then holds a response's body until the client's delayed ACK: some 40 ms a request)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
@@ -213,6 +215,13 @@ class StandinAPI:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def reset(self) -> None:
+        """Forget the requests seen, the faults still pending and what was played (for a server shared by tests)."""
+        with self._lock:
+            self.requests.clear()
+            self._faults.clear()
+            self._plays.clear()
 
     # ------------------------------------------------------------------ faults
 
