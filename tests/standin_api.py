@@ -235,7 +235,8 @@ class StandinAPI:
         - ``"echo-401"``: 401 whose body repeats the credentials the request carried (``Authorization`` header and
           every ``authorization.value`` of the body), with ``www-authenticate: Bearer``.
 
-        Faults other than ``"slow"`` do not use up a recording: the request's next attempt gets the one it would have.
+        A fault does not use up a recording (nor does a slow answer whose client gave up waiting): the request's next
+        attempt gets the answer this one would have had.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; one of {', '.join(FAULTS)}")
@@ -291,26 +292,24 @@ class StandinAPI:
             sent = [request.headers.get("authorization", ""), *_authorization_values(parsed)]
             detail = "Unauthorized: bad credentials " + " and ".join(value for value in sent if value)
             return JSONResponse({"detail": detail}, status_code=401, headers={"www-authenticate": "Bearer"})
-        if fault == "slow":
-            await self._wait(self.slow_seconds, request)
+        waited = fault != "slow" or await self._wait(self.slow_seconds, request)
 
         wanted = _cassette.Request(method, str(request.url), body, dict(request.headers))
-        answer = self._answer(wanted, play=fault not in ("drop", "malformed"))
+        answer = self._answer(wanted, play=waited and fault not in ("drop", "malformed"))
         if fault == "malformed":
             return Response(answer.body[: len(answer.body) // 2], 200, headers={"content-type": "application/json"})
-        if answer.is_stream:
+        if answer.is_stream or fault == "drop":
             return _Streamed(self, answer, drop=fault == "drop")
-        if fault == "drop":
-            return _Streamed(self, answer, drop=True)
         return Response(answer.body, answer.status, headers=answer.headers)
 
-    async def _wait(self, seconds: float, request: HTTPRequest) -> None:
-        """Sleep ``seconds``, or less if the server stops or the client goes away."""
+    async def _wait(self, seconds: float, request: HTTPRequest) -> bool:
+        """Sleep ``seconds``, or less if the server stops or the client goes away; whether the client is still there."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not self._stopping.is_set():
             if await request.is_disconnected():
-                return
+                return False
             await anyio.sleep(min(0.02, max(deadline - time.monotonic(), 0)))
+        return True
 
 
 class _Streamed:

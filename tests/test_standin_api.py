@@ -122,7 +122,9 @@ def test_a_stream_arrives_in_several_partial_reads_and_assembles_to_the_recorded
     assert any(not chunk.endswith(b"\n\n") for chunk in transport.chunks)  # cut mid-event
 
 
-def test_identical_requests_are_answered_in_recorded_order_then_start_over(tmp_path):
+@pytest.fixture
+def twice(tmp_path) -> Path:
+    """A cassette with two recordings of the same request: PARIS, then "Paris, again."."""
     doc = yaml.safe_load(HELLO.read_text())
     first = doc["interactions"][0]
     second = copy.deepcopy(first)
@@ -130,7 +132,11 @@ def test_identical_requests_are_answered_in_recorded_order_then_start_over(tmp_p
     doc["interactions"] = [first, second]
     cassette = tmp_path / "twice.yaml"
     cassette.write_text(yaml.safe_dump(doc, sort_keys=False))
-    with StandinAPI(cassettes=[cassette]) as api:
+    return cassette
+
+
+def test_identical_requests_are_answered_in_recorded_order_then_start_over(twice):
+    with StandinAPI(cassettes=[twice]) as api:
         client = sdk(api)
         assert [ask(client).outputs[0].content for _ in range(3)] == [PARIS, "Paris, again.", PARIS]
 
@@ -220,13 +226,23 @@ def test_a_fault_only_hits_its_method_and_path(api):
         api.fail("POST", "/v1", "500")
 
 
+def test_a_failed_attempt_uses_up_no_recording(twice):
+    with StandinAPI(cassettes=[twice], slow_seconds=2) as api:
+        client = sdk(api)
+        for fault in ("429", "503", "drop", "malformed", "echo-401", "slow"):
+            api.fail("POST", "/v1/conversations", fault)
+            with pytest.raises((errors.MistralError, httpx2.HTTPError)):
+                ask(client, **({"timeout_ms": 300} if fault == "slow" else {}))
+        assert [ask(client).outputs[0].content for _ in range(2)] == [PARIS, "Paris, again."]
+
+
 def test_slow_answers_time_out_a_shorter_client_timeout(api):
     api.fail("POST", "/v1/conversations", "slow")
     client = sdk(api)
     started = time.monotonic()
     with pytest.raises(httpx2.TimeoutException):
         ask(client, timeout_ms=500)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < api.slow_seconds
     assert ask(client).outputs[0].content == PARIS
 
 
@@ -237,7 +253,9 @@ def test_a_slow_answer_ends_when_the_server_stops():
     caller = threading.Thread(target=lambda: outcome.append(_try(lambda: ask(sdk(api), timeout_ms=20_000))),
                               daemon=True)
     caller.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while not api.requests and time.monotonic() < deadline:  # the request is in, its answer waiting
+        time.sleep(0.01)
     started = time.monotonic()
     api.stop()
     caller.join(timeout=5)
@@ -309,3 +327,13 @@ def test_stopping_with_a_stream_half_sent_does_not_hang():
         for _ in chunks:
             pass
     client.close()
+
+
+async def test_the_async_client_gets_the_same_answers(api):
+    client = sdk(api)
+    response = await client.beta.conversations.start_async(
+        model="mistral-small-latest", inputs=[{"role": "user", "content": FRANCE}])
+    assert response.outputs[0].content == PARIS
+    events = await client.beta.conversations.start_stream_async(
+        model="mistral-small-latest", inputs=[{"role": "user", "content": FRANCE}])
+    assert text_of([event async for event in events]) == PARIS
