@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import functools
 import html
 import json
 import os
@@ -161,19 +160,15 @@ def shown_default(source: str) -> str:
 
 
 def parse_value(text: str) -> Any:
-    """A ``-p`` value, typed as papermill's own ``-p`` types it (True/False/None, int, float, else str)."""
-    try:
-        from papermill.cli import _resolve_type
-    except ImportError:  # papermill moved it: the same rules
-        if text in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[text]
-        for kind in (int, float):
-            try:
-                return kind(text)
-            except ValueError:
-                pass
-        return text
-    return _resolve_type(text)
+    """A ``-p`` value, typed as papermill's ``-p`` types it: True/False/None, an int, a float, else the text."""
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def parse_yaml(text: str) -> dict[str, Any]:
@@ -268,89 +263,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- cookbook run: one notebook
-
-
-def _kernel_manager_class(ipc_dir: str | None) -> type:
-    """A kernel manager whose kernel runs in this interpreter (the one with ``cookbook``), over IPC when possible.
-
-    The notebooks' kernelspec may name another Python (a user-wide ``python3``
-    kernel); the recipes need the one that runs this command. IPC sockets in a
-    private directory also keep the kernel off TCP ports.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class CookbookKernelManager(AsyncKernelManager):
-        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-            connection = os.path.realpath(self.connection_file)
-            return [sys.executable, "-m", "ipykernel_launcher", "-f", connection, *(extra_arguments or [])]
-
-        if ipc_dir:
-
-            @default("transport")
-            def _default_transport(self) -> str:
-                return "ipc"
-
-            @default("ip")
-            def _default_ip(self) -> str:
-                return os.path.join(ipc_dir, "kernel")
-
-    return CookbookKernelManager
-
-
-ENGINE = "cookbook"
-
-
-@functools.cache
-def _register_engine() -> str:
-    """papermill's nbclient engine, saving the executed notebook less often; returns its name.
-
-    papermill saves the notebook before and after every cell, and each save validates the whole notebook
-    against its schema: 0.05 to 0.3 s a recipe, more than some of their cells take. This engine saves when
-    the run starts, every 30 s while a cell runs (papermill's autosave), and when it ends, whatever ended it
-    (an error, a timeout or a dead kernel included), so the executed notebook is never missing or stale.
-    """
-    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
-
-    class SaveAtEnds(NotebookExecutionManager):
-        in_cell_hook = False
-
-        def save(self, **kwargs: Any) -> None:
-            if not self.in_cell_hook:
-                super().save(**kwargs)
-
-        def without_saving(self, hook: Any, *args: Any, **kwargs: Any) -> None:
-            self.in_cell_hook = True
-            try:
-                hook(*args, **kwargs)
-            finally:
-                self.in_cell_hook = False
-
-        def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-            self.without_saving(super().cell_start, cell, cell_index, **kwargs)
-
-        def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-            self.without_saving(super().cell_complete, cell, cell_index, **kwargs)
-
-    class CookbookEngine(NBClientEngine):
-        @classmethod
-        def execute_notebook(cls, nb: Any, kernel_name: str, output_path: str | None = None,
-                             progress_bar: bool = True, log_output: bool = False, autosave_cell_every: int = 30,
-                             **kwargs: Any) -> Any:
-            # papermill's Engine.execute_notebook, with the manager above
-            manager = SaveAtEnds(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
-                                 autosave_cell_every=autosave_cell_every)
-            manager.notebook_start()
-            try:
-                cls.execute_managed_notebook(manager, kernel_name, log_output=log_output, **kwargs)
-            finally:
-                manager.cleanup_pbar()
-                manager.notebook_complete()
-            return manager.nb
-
-    papermill_engines.register(ENGINE, CookbookEngine)
-    return ENGINE
+# --------------------------------------------------------------------------- running notebooks
 
 
 def first_answer_line(nb: Any) -> str:
@@ -373,78 +286,102 @@ def _first_line(text: str) -> str:
 
 
 def execute_recipe(job: dict[str, Any]) -> dict[str, Any]:
-    """Run one notebook with papermill and render it to HTML (in a worker process); return what happened."""
+    """Run one notebook with papermill and render it to HTML (in a worker process); return what happened.
+
+    papermill saves the executed notebook after every cell, so a run that fails (an error, a timeout, a dead
+    kernel) leaves the notebook with every output up to the failure.
+    """
     import shutil
     import tempfile
 
     import nbformat
     import papermill
+    from traitlets.config import Config
 
     out_dir = Path(job["out"])
     ipynb, page = out_dir / f"{job['slug']}.ipynb", out_dir / f"{job['slug']}.html"
-    result: dict[str, Any] = {
-        "recipe": job["slug"], "status": "ok", "seconds": 0.0, "answer": "", "error": None,
-        "notebook": ipynb.name, "html": None,
-    }
-    ipc_dir = tempfile.mkdtemp(prefix="k", dir=job.get("ipc")) if os.name == "posix" else None
+    result: dict[str, Any] = {"recipe": job["slug"], "status": "ok", "seconds": 0.0, "answer": "", "error": None,
+                              "notebook": ipynb.name, "html": None}
     started = time.monotonic()
+    sockets = tempfile.mkdtemp(prefix="cookbook-") if os.name == "posix" else None
+    # The kernel talks over IPC sockets in a folder of its own (no TCP port for parallel runs to race for), and is
+    # stopped at once when its last cell has answered: both are settings of jupyter_client and nbclient.
+    config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}} if sockets else {})
     try:
-        papermill.execute_notebook(
-            job["path"], str(ipynb), parameters=job["parameters"], cwd=job["cwd"], progress_bar=False,
-            kernel_name="python3", kernel_manager_class=_kernel_manager_class(ipc_dir),
-            engine_name=_register_engine(),
-            # Once the last cell has answered, everything the notebook shows is in hand: the kernel is stopped at
-            # once. A graceful stop costs 0.1-0.5 s of garbage collection at exit, and now and then ipykernel 7's
-            # shutdown deadlocks (its control thread waits on a flush the stopped IO thread never does) until
-            # jupyter_client kills it 2.5 s later. Cassettes are written after each exchange, not at exit.
-            shutdown_kernel="immediate",
-        )
+        papermill.execute_notebook(job["path"], str(ipynb), parameters=job["parameters"], cwd=job["cwd"],
+                                   progress_bar=False, kernel_name="python3", shutdown_kernel="immediate",
+                                   config=config)
     except papermill.PapermillExecutionError as error:
-        result["status"] = "failed"
-        result["error"] = {"name": error.ename, "message": _first_line(error.evalue)}
+        result.update(status="failed", error={"name": error.ename, "message": _first_line(error.evalue)})
     except Exception as error:  # the kernel died, a timeout, a bad notebook: report it, run the others
-        result["status"] = "failed"
-        result["error"] = {"name": type(error).__name__, "message": _first_line(str(error))}
+        result.update(status="failed", error={"name": type(error).__name__, "message": _first_line(str(error))})
     finally:
-        result["seconds"] = round(time.monotonic() - started, 1)
-        if ipc_dir:
-            shutil.rmtree(ipc_dir, ignore_errors=True)
+        if sockets:
+            shutil.rmtree(sockets, ignore_errors=True)
+    result["seconds"] = round(time.monotonic() - started, 1)
     if not ipynb.is_file():
         result["notebook"] = None
         return result
     try:
         nb = nbformat.read(str(ipynb), as_version=4)
         result["answer"] = first_answer_line(nb)
-        from nbconvert import HTMLExporter
-
-        body, _ = HTMLExporter().from_notebook_node(nb)
-        page.write_text(body, encoding="utf-8")
+        page.write_text(render_page(nb), encoding="utf-8")
         result["html"] = page.name
     except Exception as error:  # the run's result stands; the report says the page is missing
         result["html_error"] = f"{type(error).__name__}: {_first_line(str(error))}"
     return result
 
 
-def _init_worker(env: dict[str, str]) -> None:
+def render_page(nb: Any) -> str:
+    """The executed notebook as one HTML page (nbconvert's lab template)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter().from_notebook_node(nb)[0]
+
+
+def _worker_env(env: dict[str, str]) -> None:
     import signal
 
     os.environ.update(env)
-    # Ctrl-C is for the main process, which stops the workers; each kernel, in a session of its own,
-    # exits when its worker does (ipykernel's parent poller).
+    # Ctrl-C is for the main process, which stops the workers; each kernel exits when its worker does.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _process_context() -> Any:
-    """Fork on Linux, after importing what every worker needs (papermill alone takes a second or more to import);
-    spawn elsewhere (fork is unsafe on macOS, absent on Windows)."""
+def run_notebooks(recipes: list[Recipe], parameters: dict[str, dict[str, Any]], env: dict[str, str], jobs: int,
+                  out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Execute each recipe into ``out_dir`` in ``jobs`` worker processes; one progress line per finished recipe.
+
+    On Ctrl-C the workers (and so their kernels) are stopped, a second Ctrl-C is ignored while that happens, and
+    KeyboardInterrupt is raised again.
+    """
     import multiprocessing
+    import signal
 
-    if sys.platform == "linux":
-        import nbconvert  # noqa: F401
-        import papermill  # noqa: F401
+    from tqdm import tqdm
 
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = [{"slug": r.slug, "path": str(r.path.resolve()), "cwd": str(r.path.resolve().parent),
+             "out": str(out_dir.resolve()), "parameters": parameters[r.slug]} for r in recipes]
+    results: dict[str, dict[str, Any]] = {}
+    pool = multiprocessing.Pool(jobs, initializer=_worker_env, initargs=(env,))
+    try:
+        with tqdm(total=len(work), desc="cookbook", unit="notebook", file=sys.stderr,
+                  disable=not sys.stderr.isatty(), leave=False) as bar:
+            for item in pool.imap_unordered(execute_recipe, work):
+                results[item["recipe"]] = item
+                error = item["error"]
+                tail = f"{error['name']}: {error['message']}" if error else item["answer"]
+                bar.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(tail, 60)}",
+                          file=sys.stderr)
+                bar.update()
+        pool.close()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
+        raise
+    finally:
+        pool.terminate()
+        pool.join()
+    return results
 
 
 # --------------------------------------------------------------------------- cookbook run
@@ -452,10 +389,11 @@ def _process_context() -> Any:
 
 def _mode_and_env(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
     """The mode (resolved as ``make_client`` resolves it), why, and the environment the kernels need."""
-    from ._client import KEY_VARIABLE, MODE_VARIABLE, resolve_mode
+    from ._cassette import CASSETTES_VARIABLE
+    from ._client import KEY_VARIABLE, MODE_VARIABLE, SERVER_VARIABLE, resolve_mode
     from ._errors import ConfigurationError
 
-    mode, source = args.mode, "--mode"
+    mode, source = args.mode, getattr(args, "mode_source", "--mode")
     if "mode" in given:
         source = "-p mode"
         if mode and given["mode"] != mode:
@@ -470,9 +408,10 @@ def _mode_and_env(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
         wanted = (mode or os.environ.get(MODE_VARIABLE, "")).strip().lower()
         if wanted not in ("live", "record"):
             raise UsageError(str(error)) from None
+        replay = ", or run with --mode replay (the bundled recordings answer)" if source == "--mode" else ""
         raise UsageError(
             f"{wanted} mode (from {source}) talks to the Mistral API and needs a key: set {KEY_VARIABLE} in the "
-            "environment or in a .env file here, or run with --mode replay (the bundled recordings answer)."
+            f"environment or in a .env file here{replay}."
         ) from None
     if mode:
         why = "from the command line"
@@ -483,6 +422,10 @@ def _mode_and_env(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
     else:
         why = f"no {KEY_VARIABLE} found: the bundled recordings answer"
     env = {KEY_VARIABLE: key} if key else {}  # a key read from ./.env reaches kernels that run elsewhere
+    if getattr(args, "server_url", None):
+        env[SERVER_VARIABLE] = args.server_url
+    if getattr(args, "cassettes", None):
+        env[CASSETTES_VARIABLE] = str(Path(args.cassettes).resolve())
     return chosen, why, env
 
 
@@ -554,8 +497,23 @@ in {summary["seconds"]:.1f} s with {summary["jobs"]} job(s) · {esc(summary["fin
     return path
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    # Everything is checked before anything runs or is written.
+@dataclass
+class Plan:
+    """A checked command line: which recipes, with which parameters, in which mode, where."""
+
+    recipes: list[Recipe]
+    parameters: dict[str, dict[str, Any]]  # per recipe, mode included
+    given: dict[str, Any]
+    takers: dict[str, list[str]]
+    mode: str
+    why: str
+    env: dict[str, str]
+    jobs: int
+    out_dir: Path
+
+
+def plan(args: argparse.Namespace, *, mode: str | None = None) -> Plan:
+    """Everything a command needs, checked before anything runs or is written (a mistake is a UsageError)."""
     notebooks, every = find_recipes(args.notebooks)
     recipes = select(every, args.recipes)
     given: dict[str, Any] = {}
@@ -563,68 +521,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         given.update(parse_yaml(text))
     for name, value in args.parameters or []:
         given[name] = parse_value(value)
-    mode, why, env = _mode_and_env(args, given)
+    if mode is not None:
+        args.mode, args.mode_source = mode, f"cookbook {args.command}"
+    chosen, why, env = _mode_and_env(args, given)
     per_recipe, takers = plan_parameters(recipes, given, every)
     if args.jobs < 1:
         raise UsageError("--jobs takes a number of parallel processes, 1 or more.")
     out_dir = Path(args.out)
     if out_dir.resolve() == notebooks.resolve():
         raise UsageError("--out must not be the notebooks folder: the executed copies would replace the recipes.")
+    return Plan(recipes, {r.slug: {"mode": chosen, **per_recipe[r.slug]} for r in recipes}, given, takers, chosen,
+                why, env, min(args.jobs, len(recipes)), out_dir)
 
-    import shutil
-    import tempfile
+
+def cmd_run(args: argparse.Namespace) -> int:
+    run = plan(args)
+    recipes, given, takers, mode, why, env, jobs, out_dir = (run.recipes, run.given, run.takers, run.mode, run.why,
+                                                              run.env, run.jobs, run.out_dir)
     from datetime import datetime
-
-    from tqdm import tqdm
 
     for name, slugs in takers.items():
         if len(slugs) < len(recipes):
             print(f"note: {name} is a parameter of {', '.join(slugs)} only; the other recipes run with theirs.",
                   file=sys.stderr)
-    jobs = min(args.jobs, len(recipes))
     print(f"Running {len(recipes)} recipe(s) in {mode} mode ({why}) into {out_dir}/ with {jobs} job(s).")
     sys.stdout.flush()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # short private paths for the kernels' IPC sockets (a socket path has a ~100-byte limit)
-    ipc = tempfile.mkdtemp(prefix="cookbook-") if os.name == "posix" else None
-    work = [
-        {
-            "slug": r.slug, "path": str(r.path.resolve()), "cwd": str(r.path.resolve().parent),
-            "out": str(out_dir.resolve()), "parameters": {"mode": mode, **per_recipe[r.slug]}, "ipc": ipc,
-        }
-        for r in recipes
-    ]
     started = time.monotonic()
-    results: dict[str, dict[str, Any]] = {}
-    pool = _process_context().Pool(jobs, initializer=_init_worker, initargs=(env,))
-    bar = None
     try:
-        finished = pool.imap_unordered(execute_recipe, work)
-        # the bar (and its monitor thread) only once the workers exist
-        bar = tqdm(total=len(work), desc="cookbook run", unit="notebook", file=sys.stderr,
-                   disable=not sys.stderr.isatty(), leave=False)
-        for item in finished:
-            results[item["recipe"]] = item
-            error = item["error"]
-            tail = f"{error['name']}: {error['message']}" if error else item["answer"]
-            bar.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(tail, 60)}",
-                      file=sys.stderr)
-            bar.update()
-        pool.close()
+        results = run_notebooks(recipes, run.parameters, env, jobs, out_dir)
     except KeyboardInterrupt:
-        pool.terminate()
-        # A kernel still starting would find its socket folder gone and print a traceback: leave the
-        # folder (in the temporary directory); the kernels exit by themselves once their worker is gone.
-        ipc = None
-        print(f"Interrupted: {len(results)} of {len(work)} recipe(s) finished; no report written.", file=sys.stderr)
+        print("Interrupted: no report written.", file=sys.stderr)
         return 130
-    finally:
-        if bar is not None:
-            bar.close()
-        pool.terminate()
-        pool.join()
-        if ipc:
-            shutil.rmtree(ipc, ignore_errors=True)
     ordered = [results[r.slug] for r in recipes]
     summary = {
         "mode": mode, "mode_reason": why, "jobs": jobs, "parameters": given,
@@ -648,6 +575,127 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  (the executed notebooks in {out_dir}/ show each error in full)", file=sys.stderr)
         return 1
     return 0
+
+
+# --------------------------------------------------------------------------- cookbook record, cookbook check
+
+
+def _exchanges(path: Path) -> list[dict]:
+    """A cassette's interactions (for one not written yet, those of the bundled cassette it will start from)."""
+    from ._cassette import seed_for, serializer
+
+    source = path if path.is_file() else seed_for(path)
+    return serializer.deserialize(source.read_text(encoding="utf-8"))["interactions"] if source else []
+
+
+def _stamp(item: dict) -> tuple:
+    from ._cassette import Request, match_key
+
+    request = item["request"]
+    key = match_key(Request(request["method"], request["uri"], request["body"], request["headers"]))
+    return key, item["response"].get("provenance"), item["response"].get("recorded")
+
+
+def changes(before: list[dict], after: list[dict]) -> dict[str, int]:
+    """What a recording did to a cassette: exchanges added, replaced and kept, and the authored ones left."""
+    old = {_stamp(item) for item in before}
+    old_keys = {key for key, _, _ in old}
+    new = [_stamp(item) for item in after]
+    fresh = [stamp for stamp in new if stamp not in old]
+    return {"added": sum(key not in old_keys for key, _, _ in fresh),
+            "replaced": sum(key in old_keys for key, _, _ in fresh),
+            "kept": sum(stamp in old for stamp in new), "authored": sum(p == "authored" for _, p, _ in new)}
+
+
+def _results_failed(results: dict[str, dict[str, Any]], recipes: list[Recipe]) -> list[dict[str, Any]]:
+    failed = [results[r.slug] for r in recipes if results[r.slug]["status"] != "ok"]
+    for item in failed:
+        print(f"  {item['recipe']}: {item['error']['name']}: {item['error']['message']}", file=sys.stderr)
+    return failed
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from ._cassette import CASSETTES_VARIABLE, RECORD_DIR
+
+    folder = Path(args.cassettes or os.environ.get(CASSETTES_VARIABLE) or RECORD_DIR)
+    args.cassettes = str(folder)
+    run = plan(args, mode="record")
+    before = {r.slug: _exchanges(folder / f"{r.slug}.yaml") for r in run.recipes}
+    print(f"Recording {len(run.recipes)} recipe(s) into {folder}/ ({run.why}); executed notebooks in "
+          f"{run.out_dir}/.")
+    sys.stdout.flush()
+    try:
+        results = run_notebooks(run.recipes, run.parameters, run.env, run.jobs, run.out_dir)
+    except KeyboardInterrupt:
+        print("Interrupted: what was recorded so far is in the cassettes.", file=sys.stderr)
+        return 130
+    rows = [["recipe", "status", "added", "replaced", "kept", "authored left"]]
+    for recipe in run.recipes:
+        done = changes(before[recipe.slug], _exchanges(folder / f"{recipe.slug}.yaml"))
+        rows.append([recipe.slug, results[recipe.slug]["status"], *(str(done[k]) for k in
+                                                                     ("added", "replaced", "kept", "authored"))])
+    print(_table(rows))
+    return 1 if _results_failed(results, run.recipes) else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import shutil
+
+    from . import _cassette, _drift
+
+    if not args.live:
+        raise UsageError("cookbook check runs the recipes against the API for real (billed requests): pass --live "
+                         "to say so.")
+    sources = {r.slug: _cassette.resolve(r.slug, must_exist=False) for r in select(find_recipes(args.notebooks)[1],
+                                                                                     args.recipes)}
+    work = Path(args.out) / "cassettes"
+    args.cassettes = str(work)
+    run = plan(args, mode="record")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for source in sources.values():
+        if source.is_file():
+            shutil.copyfile(source, work / source.name)
+    since = _cassette.now_stamp()
+    print(f"Checking {len(run.recipes)} recipe(s) live ({run.why}) against their recordings.")
+    sys.stdout.flush()
+    try:
+        results = run_notebooks(run.recipes, run.parameters, run.env, run.jobs, run.out_dir)
+    except KeyboardInterrupt:
+        print("Interrupted: no report written.", file=sys.stderr)
+        return 130
+    report: list[dict[str, Any]] = []
+    for recipe in run.recipes:
+        recorded = _exchanges(sources[recipe.slug]) if sources[recipe.slug].is_file() else []
+        for item in _exchanges(work / f"{recipe.slug}.yaml"):
+            if (item["response"].get("recorded") or "") < since:
+                continue
+            live = _cassette.Request(item["request"]["method"], item["request"]["uri"], item["request"]["body"])
+            old = next((o for o in recorded if _cassette.matches(live, _cassette.Request(
+                o["request"]["method"], o["request"]["uri"], o["request"]["body"]))), None)
+            entry = {"recipe": recipe.slug, "request": f"{live.method} {live.path}", "status":
+                     item["response"]["status"]["code"], "missing": [], "new": [], "compared": old is not None}
+            if old is not None:
+                entry["missing"], entry["new"] = _drift.drift(old["response"], item["response"])
+            report.append(entry)
+    drifted = [e for e in report if e["missing"] or e["new"]]
+    (run.out_dir / "check.json").write_text(json.dumps({"results": [results[r.slug] for r in run.recipes],
+                                                        "exchanges": report}, indent=2) + "\n", encoding="utf-8")
+    rows = [["recipe", "status", "exchanges", "compared", "drifted"]]
+    for recipe in run.recipes:
+        mine = [e for e in report if e["recipe"] == recipe.slug]
+        rows.append([recipe.slug, results[recipe.slug]["status"], str(len(mine)),
+                     str(sum(e["compared"] for e in mine)), str(sum(e in drifted for e in mine))])
+    print(_table(rows))
+    for entry in drifted:
+        print(f"drift in {entry['recipe']}, {entry['request']} (status {entry['status']}):")
+        for fact in entry["missing"]:
+            print(f"  - {fact}")
+        for fact in entry["new"]:
+            print(f"  + {fact}")
+    print(f"Report: {run.out_dir / 'check.json'}")
+    failed = _results_failed(results, run.recipes)
+    return 1 if drifted or failed else 0
 
 
 # --------------------------------------------------------------------------- the command line
@@ -675,21 +723,48 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON instead of text")
     listing.set_defaults(handler=cmd_list)
 
+    def running(sub: argparse.ArgumentParser, out: str) -> None:
+        common(sub)
+        sub.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                         help="set a parameter, typed as papermill's -p does (True, None, 3, 0.5, else text)")
+        sub.add_argument("-y", "--parameters-yaml", dest="yaml", action="append", metavar="YAML",
+                         help="set parameters from YAML, e.g. -y 'exclude: [read_wiki_structure]' (as papermill's -y)")
+        sub.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                         help="notebooks run in N processes (default 1)")
+        sub.add_argument("-o", "--out", default=out, metavar="DIR", help=f"output folder (default ./{out})")
+        sub.add_argument("--server-url", metavar="URL",
+                         help="the API's base URL for every client (default: $MISTRAL_SERVER_URL, else Mistral's)")
+        sub.add_argument("--cassettes", metavar="DIR", help="the folder cassettes are read from and recorded into "
+                         "(default: $COOKBOOK_CASSETTES; replay then falls back to the bundled ones)")
+
     run = commands.add_parser(
         "run", help="execute recipes with papermill and write a report",
         description="Execute recipe notebooks with papermill into DIR: the executed notebooks, an HTML page "
         "for each, index.html and summary.json. Exits 1 when a recipe fails, 2 on a usage error (nothing runs).",
     )
-    common(run)
-    run.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                     help="set a parameter, typed as papermill's -p does (True, None, 3, 0.5, else text)")
-    run.add_argument("-y", "--parameters-yaml", dest="yaml", action="append", metavar="YAML",
-                     help="set parameters from YAML, e.g. -y 'exclude: [read_wiki_structure]' (as papermill's -y)")
+    running(run, DEFAULT_OUT)
     run.add_argument("--mode", choices=("replay", "live", "record"),
                      help="default: $COOKBOOK_MODE, else live when MISTRAL_API_KEY is set, else replay")
-    run.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="notebooks run in N processes (default 1)")
-    run.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default ./{DEFAULT_OUT})")
     run.set_defaults(handler=cmd_run)
+
+    record = commands.add_parser(
+        "record", help="re-record recipes against the API (needs a key)",
+        description="Run recipes in record mode: every exchange goes to the API and is written, scrubbed, to the "
+        "cassette folder (--cassettes, $COOKBOOK_CASSETTES, else ./cassettes; a new cassette starts from the "
+        "bundled one). Prints, per recipe, the exchanges added, replaced and kept, and the authored ones left.",
+    )
+    running(record, "cookbook-record")
+    record.set_defaults(handler=cmd_record, mode=None)
+
+    check = commands.add_parser(
+        "check", help="run recipes live and compare each answer's shape with its recording",
+        description="Run recipes live (recording into DIR/cassettes, never over your cassettes) and compare the "
+        "shape of every answer with the recording it replaces: status, entry types, tool names, field names, "
+        "stream event kinds, never the model's words. Writes DIR/check.json; exits 1 on drift or failure.",
+    )
+    running(check, "cookbook-check")
+    check.add_argument("--live", action="store_true", help="required: the check sends real, billed requests")
+    check.set_defaults(handler=cmd_check, mode=None)
     return parser
 
 
@@ -700,9 +775,6 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ._startup import defer_iri_grammar
-
-    defer_iri_grammar()  # a second of CPU saved in this process and each worker (see cookbook/_startup.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -178,17 +178,30 @@ ADVICE: dict[int, tuple[Advice, ...]] = {
 }
 
 CONNECTION = Advice(
-    "The request never reached the API: no network, a proxy or firewall in the way, or a wrong server_url.",
-    "Check the connection and proxy settings. Without network access, run the notebooks in replay mode "
-    "(COOKBOOK_MODE=replay), which answers from the recorded cassettes.",
+    "The request never reached the API: no network, a proxy or firewall in the way, or a wrong server URL "
+    "(MISTRAL_SERVER_URL, or make_client(server_url=...)).",
+    "Check the connection, the proxy settings and the server URL. Without network access, run the notebooks in "
+    "replay mode (COOKBOOK_MODE=replay), which answers from the bundled cassettes.",
+)
+DROPPED = Advice(
+    "The connection dropped while the answer was on its way: an unstable network, or a proxy or gateway that "
+    "cut it.",
+    "Run the cell again. If it keeps happening, check the network and any proxy between you and the API.",
 )
 TIMEOUT = Advice(
-    "The API did not answer in time; requests that run tools (connectors, web search) can take a while.",
-    "Retry, or allow more time: Mistral(timeout_ms=...) for the client, or timeout_ms=... on the call.",
+    "The API did not answer within the client's timeout; requests that run tools (connectors, web search) can "
+    "take a while.",
+    "Allow more time: make_client(timeout_ms=300_000) for every request of the client (120 s by default), or "
+    "timeout_ms=... on one call; then run the cell again.",
 )
 RESPONSE_SHAPE = Advice(
     "The API answered with data this version of the SDK does not recognise.",
     "Upgrade the SDK (pip install -U mistralai); the raw answer is kept in the error's body.",
+)
+MALFORMED = Advice(
+    "The answer is not valid JSON: it was cut short or garbled on its way (a dropped connection, a proxy or a "
+    "gateway in between), not sent so by the API.",
+    "Run the cell again. If it repeats, check the server URL (MISTRAL_SERVER_URL) and any proxy in between.",
 )
 CLIENT_VALIDATION = Advice(
     "The arguments given to the SDK do not match the request schema, so nothing was sent.",
@@ -363,7 +376,9 @@ def _(error: errors.MistralError) -> ErrorCard:
 
 @_card.register
 def _(error: errors.ResponseValidationError) -> ErrorCard:
-    card = _advised(f"Unexpected answer (HTTP {error.status_code})", error, RESPONSE_SHAPE)
+    malformed = not _markup.parse_json(error.body)[1]
+    title = "Answer cut short or not JSON" if malformed else "Unexpected answer"
+    card = _advised(f"{title} (HTTP {error.status_code})", error, MALFORMED if malformed else RESPONSE_SHAPE)
     card.status = error.status_code
     return card
 
@@ -375,11 +390,16 @@ def _(error: errors.NoResponseError) -> ErrorCard:
 
 @_card.register
 def _(error: httpx.TimeoutException) -> ErrorCard:
-    return _advised("Timed out", error, TIMEOUT)
+    return _advised("Timed out", error, TIMEOUT, str(error) or "No answer came within the client's timeout.")
 
 
 @_card.register
 def _(error: httpx.TransportError) -> ErrorCard:
+    return _advised("Connection dropped", error, DROPPED, str(error) or "The connection closed mid-answer.")
+
+
+@_card.register
+def _(error: httpx.ConnectError) -> ErrorCard:
     return _advised("Could not connect", error, CONNECTION)
 
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._display import RenderedResponse, RequestContext, as_json
+from ._http import httpx
 
-__all__ = ["ResponseStreamError", "StreamAssembler", "display_stream", "display_stream_async"]
+__all__ = ["ResponseStreamError", "StreamAssembler", "StreamInterrupted", "display_stream", "display_stream_async"]
 
 # event type -> the kind of output entry it belongs to
 _FAMILY = {
@@ -61,6 +62,27 @@ class ResponseStreamError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         return [f"ResponseStreamError: the response stream ended with error {self}"]
+
+
+class StreamInterrupted(Exception):
+    """The connection dropped (or timed out) in the middle of a streamed answer; ``partial`` is what had arrived."""
+
+    def __init__(self, cause: BaseException, partial: RenderedResponse, events: int) -> None:
+        super().__init__(f"the connection dropped mid-answer, after {events} event(s): {type(cause).__name__}"
+                         + (f": {cause}" if str(cause) else ""))
+        self.cause, self.partial, self.events = cause, partial, events
+
+    @property
+    def card(self) -> Any:
+        from ._explain import DROPPED, TIMEOUT, ErrorCard
+        from ._http import httpx
+
+        advice = TIMEOUT if isinstance(self.cause, httpx.TimeoutException) else DROPPED
+        return ErrorCard("Connection dropped mid-answer", type(self).__name__, message=str(self),
+                         cause=advice.cause, fix=advice.fix)
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"StreamInterrupted: {self}"]
 
 
 @dataclass
@@ -226,9 +248,10 @@ class StreamAssembler:
         except ValueError:  # an entry type this SDK does not know: keep the JSON, which renders all the same
             return data
 
-    def rendered(self, context: RequestContext | None = None, *, live: bool = False) -> RenderedResponse:
+    def rendered(self, context: RequestContext | None = None, *, live: bool = False,
+                 dropped: str | None = None) -> RenderedResponse:
         response = self.response()
-        error = None
+        error = dropped
         if self.error is not None:
             error = f"{self.error.get('code', '?')}: {self.error.get('message', '')}"
         if not live:
@@ -325,12 +348,23 @@ class _Driver:
             self.last = now
             self.updates += 1
 
-    def finish(self) -> RenderedResponse:
-        rendered = self.assembler.rendered(self.context)
+    def interrupted(self, cause: BaseException) -> StreamInterrupted:
+        """End the view in an error state: the connection dropped mid-answer."""
+        what = "timed out" if "Timeout" in type(cause).__name__ else "dropped"
+        rendered = self.assembler.rendered(self.context, dropped=f"the connection {what} mid-answer, after "
+                                                                  f"{self.assembler.events} event(s)")
+        self._show_final(rendered)
+        return StreamInterrupted(cause, rendered, self.assembler.events)
+
+    def _show_final(self, rendered: RenderedResponse) -> None:
         if self.notebook is not None:
             self.notebook.update(rendered, live=False)
         else:
             self.terminal.finish(rendered)
+
+    def finish(self) -> RenderedResponse:
+        rendered = self.assembler.rendered(self.context)
+        self._show_final(rendered)
         error = self.assembler.error
         if error is not None:
             raise ResponseStreamError(error.get("code", "?"), str(error.get("message", "")), rendered)
@@ -362,6 +396,8 @@ def display_stream(stream: Any, *, interval: float = 0.1, clock: Callable[[], fl
     try:
         for event in stream:
             driver.on(event)
+    except httpx.TransportError as error:
+        raise driver.interrupted(error) from error
     finally:
         if callable(getattr(stream, "close", None)):
             stream.close()
@@ -383,6 +419,8 @@ async def display_stream_async(stream: Any, *, interval: float = 0.1, clock: Cal
         else:
             for event in stream:
                 driver.on(event)
+    except httpx.TransportError as error:
+        raise driver.interrupted(error) from error
     finally:
         close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
         if callable(close):

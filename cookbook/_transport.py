@@ -17,7 +17,6 @@ from ._cassette import Recordings, Request, Secrets
 from ._errors import ReplayMiss
 from ._http import httpx
 
-
 PROVENANCE_HEADER = "cookbook-provenance"
 
 
