@@ -173,8 +173,8 @@ class Secrets:
         """Note the tokens an outgoing request carries: auth headers, secret query parameters, body tokens."""
         for name, value in (headers.items() if hasattr(headers, "items") else []):
             if _SECRET_NAME.search(name):
-                self.add(value)
-                self.add(value.partition(" ")[2])  # "Bearer <token>"
+                scheme, _, token = value.partition(" ")
+                self.add(token if token else scheme)  # "Bearer <token>": the token
         for name, value in parse_qsl(urlsplit(url).query):
             if _SECRET_NAME.search(name):
                 self.add(value)
@@ -188,7 +188,7 @@ class Secrets:
     def _regex(self) -> re.Pattern[str] | None:
         if self._pattern is None and self.values:
             alternatives = "|".join(re.escape(v) for v in sorted(self.values, key=len, reverse=True))
-            self._pattern = re.compile(rf"(?<![\w.~+/=-])(?:{alternatives})(?![\w.~+/=-])")
+            self._pattern = re.compile(rf"(?<![\w.~+/-])(?:{alternatives})(?![\w.~+/=-])")
         return self._pattern
 
     def text(self, text: str) -> str:
