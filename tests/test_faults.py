@@ -7,9 +7,11 @@ import io
 import time
 
 import pytest
+from mistralai.client import errors
 from standin_api import StandinAPI
 
 from cookbook import _cassette, explained_errors, make_client, retry_config
+from cookbook._http import httpx
 from cookbook._stream import StreamInterrupted, display_stream
 
 KEY = "sk-faults-Secret-Key-0123456789abcdef"
@@ -60,7 +62,7 @@ def test_a_429_that_stays_ends_with_the_rate_limit_card(api, live):
 def test_an_answer_slower_than_the_timeout_says_so_and_names_the_setting(api, live):
     api.fail("POST", "/v1/conversations", "slow", times=1)
     started = time.monotonic()
-    with pytest.raises(Exception), explained_errors() as caught:
+    with pytest.raises(httpx.TimeoutException), explained_errors() as caught:
         ask(live(retries=False, timeout_ms=500))
     assert time.monotonic() - started < 2.5
     card = caught.card
@@ -86,7 +88,7 @@ def test_a_stream_dropped_mid_answer_ends_its_display_in_an_error_state(api, liv
 
 def test_a_malformed_answer_is_called_cut_short_not_an_sdk_to_upgrade(api, live):
     api.fail("POST", "/v1/conversations", "malformed", times=1)
-    with pytest.raises(Exception), explained_errors() as caught:
+    with pytest.raises(errors.ResponseValidationError), explained_errors() as caught:
         ask(live(retries=False))
     assert caught.card.title == "Answer cut short or not JSON (HTTP 200)"
     assert "Upgrade" not in caught.card.fix and "Run the cell again" in caught.card.fix
