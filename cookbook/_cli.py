@@ -285,6 +285,12 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
 
 
+def _rest(text: str) -> str:
+    """What an error says after its first line (a ReplayMiss: the diff, the prompts that replay, how to go live)."""
+    lines = str(text).strip().splitlines()
+    return "\n".join(lines[1:]).strip("\n")
+
+
 def execute_recipe(job: dict[str, Any]) -> dict[str, Any]:
     """Run one notebook with papermill and render it to HTML (in a worker process); return what happened.
 
@@ -312,9 +318,11 @@ def execute_recipe(job: dict[str, Any]) -> dict[str, Any]:
                                    progress_bar=False, kernel_name="python3", shutdown_kernel="immediate",
                                    config=config)
     except papermill.PapermillExecutionError as error:
-        result.update(status="failed", error={"name": error.ename, "message": _first_line(error.evalue)})
+        result.update(status="failed", error={"name": error.ename, "message": _first_line(error.evalue),
+                                              "details": _rest(error.evalue)})
     except Exception as error:  # the kernel died, a timeout, a bad notebook: report it, run the others
-        result.update(status="failed", error={"name": type(error).__name__, "message": _first_line(str(error))})
+        result.update(status="failed", error={"name": type(error).__name__, "message": _first_line(str(error)),
+                                              "details": _rest(str(error))})
     finally:
         if sockets:
             shutil.rmtree(sockets, ignore_errors=True)
@@ -333,10 +341,17 @@ def execute_recipe(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_page(nb: Any) -> str:
-    """The executed notebook as one HTML page (nbconvert's lab template)."""
+    """The executed notebook as one HTML page that loads nothing from the web (``templates/report-page.html.j2``):
+    scripts out, and of each output the richest form a static page can show (a widget's own static HTML)."""
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
-    return HTMLExporter().from_notebook_node(nb)[0]
+    static = [t for t in HTMLExporter().default_config["NbConvertBase"]["display_data_priority"]
+              if t not in ("application/vnd.jupyter.widget-view+json", "application/javascript")]
+    exporter = HTMLExporter(config=Config({"NbConvertBase": {"display_data_priority": static}}),
+                            extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                            template_file="report-page.html.j2")
+    return exporter.from_notebook_node(nb)[0]
 
 
 def _worker_env(env: dict[str, str]) -> None:
@@ -440,6 +455,18 @@ def _clip(text: str, width: int = 72) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def clear_report(out_dir: Path) -> None:
+    """Remove an earlier report from ``out_dir`` (its pages, notebooks, index and summary), so a run of some
+    recipes never leaves pages of others beside its index. Other files stay."""
+    if not out_dir.is_dir():
+        return
+    for path in out_dir.iterdir():
+        ours = path.name in ("index.html", "summary.json") or (
+            path.suffix in (".ipynb", ".html") and RECIPE_FILE.match(path.stem + ".ipynb"))
+        if ours and path.is_file():
+            path.unlink()
+
+
 def write_index(out_dir: Path, summary: dict[str, Any], titles: dict[str, str]) -> Path:
     """``index.html``: the summary, each recipe's status, answer or error, and links to its pages."""
     from urllib.parse import quote
@@ -456,6 +483,8 @@ def write_index(out_dir: Path, summary: dict[str, Any], titles: dict[str, str]) 
             links.append(f'<span class="muted">no page: {esc(item["html_error"])}</span>')
         if item["error"]:
             said = f'<b>{esc(item["error"]["name"])}</b>: {esc(item["error"]["message"])}'
+            if item["error"].get("details"):
+                said += f'<pre class="details">{esc(item["error"]["details"])}</pre>'
         else:
             said = esc(item["answer"]) or '<span class="muted">(no response shown)</span>'
         name = esc(item["recipe"])
@@ -480,6 +509,7 @@ td.files {{ white-space: nowrap; }}
 .status {{ font-weight: 600; padding: 0 .4em; border-radius: 3px; color: #fff; background: #2e7d32; }}
 tr.failed .status {{ background: #c62828; }} tr.failed td {{ background: #fff5f5; }}
 .muted {{ color: #666; font-size: 90%; }}
+pre.details {{ white-space: pre-wrap; font-size: 85%; background: #f6f6f6; padding: .4rem .6rem; margin: .3rem 0 0; }}
 </style></head><body>
 <h1>Cookbook run: {esc(verdict)}</h1>
 <p>Mode <b>{esc(summary["mode"])}</b> ({esc(summary["mode_reason"])}) · {len(summary["results"])} recipe(s)
@@ -546,6 +576,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     print(f"Running {len(recipes)} recipe(s) in {mode} mode ({why}) into {out_dir}/ with {jobs} job(s).")
     sys.stdout.flush()
+    clear_report(out_dir)
     started = time.monotonic()
     try:
         results = run_notebooks(recipes, run.parameters, env, jobs, out_dir)
@@ -570,9 +601,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = [item for item in ordered if item["status"] != "ok"]
     if failed:
         print(f"{len(failed)} of {len(ordered)} recipe(s) failed:", file=sys.stderr)
-        for item in failed:
-            print(f"  {item['recipe']}: {item['error']['name']}: {item['error']['message']}", file=sys.stderr)
-        print(f"  (the executed notebooks in {out_dir}/ show each error in full)", file=sys.stderr)
+        _results_failed(results, recipes)
+        print(f"  (the executed notebooks in {out_dir}/ show each error in context)", file=sys.stderr)
         return 1
     return 0
 
@@ -610,7 +640,10 @@ def changes(before: list[dict], after: list[dict]) -> dict[str, int]:
 def _results_failed(results: dict[str, dict[str, Any]], recipes: list[Recipe]) -> list[dict[str, Any]]:
     failed = [results[r.slug] for r in recipes if results[r.slug]["status"] != "ok"]
     for item in failed:
-        print(f"  {item['recipe']}: {item['error']['name']}: {item['error']['message']}", file=sys.stderr)
+        error = item["error"]
+        print(f"  {item['recipe']}: {error['name']}: {error['message']}", file=sys.stderr)
+        for line in (error.get("details") or "").splitlines():
+            print(f"    {line}", file=sys.stderr)
     return failed
 
 
@@ -785,3 +818,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"cookbook {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `cookbook list | head`: the reader has gone; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

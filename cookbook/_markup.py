@@ -158,15 +158,20 @@ def markdown(src: str, *, limit: int = TEXT_PREVIEW) -> Markup:
 
 
 def plain_text(src: str) -> str:
-    """The words of a Markdown text without its markup (for one-line summaries)."""
-    words: list[str] = []
+    """The words of a Markdown text without its markup, on one line (for summaries); list items end with ";"."""
+    blocks: list[str] = []
+    depth = 0  # inside how many list items
     for token in _engine().parse(src):
-        if token.type == "inline":
-            words.extend(child.content for child in token.children or [] if child.type in ("text", "code_inline"))
-            words.append(" ")
-        elif token.type in ("code_block", "fence"):
-            words.append(" ")
-    return " ".join("".join(words).split())
+        if token.type == "list_item_open":
+            depth += 1
+        elif token.type == "list_item_close":
+            depth -= 1
+        elif token.type == "inline":
+            words = " ".join("".join(child.content for child in token.children or []
+                                     if child.type in ("text", "code_inline")).split())
+            if words:
+                blocks.append(words + (";" if depth and words[-1] not in ".;:!?" else ""))
+    return " ".join(blocks)
 
 
 # --------------------------------------------------------------------------- templates

@@ -24,7 +24,8 @@ from typing import Any
 from ._display import RenderedResponse, RequestContext, as_json
 from ._http import httpx
 
-__all__ = ["ResponseStreamError", "StreamAssembler", "StreamInterrupted", "display_stream", "display_stream_async"]
+__all__ = ["LiveView", "ResponseStreamError", "StreamAssembler", "StreamInterrupted", "display_stream",
+           "display_stream_async"]
 
 # event type -> the kind of output entry it belongs to
 _FAMILY = {
@@ -312,63 +313,67 @@ class _TerminalView:
             self.out.write(piece)
             self.out.flush()
 
-    def finish(self, rendered: RenderedResponse) -> None:
-        """The rest of the final text: all of it, again, when tool calls came before the text printed live."""
+    def update(self, rendered: RenderedResponse, live: bool) -> None:
+        """At the end, the rest of the final text: all of it, again, when tool calls came before the text."""
+        if live:
+            return
         text = rendered.text
         rest = text[len(self.written):] if text.startswith(self.written) else ("\n\n" if self.written else "") + text
         self.out.write(rest + "\n")
         self.out.flush()
 
 
-class _Driver:
-    """What the sync and the async loop do with each event: fold it in, and update the view (throttled)."""
+class LiveView:
+    """A stream shown as it arrives: each event folded in, the view updated at most every ``interval`` seconds for
+    text and at once when a tool starts or ends, then the final view. ``display_stream`` and the playground both
+    show streams through it.
 
-    def __init__(self, stream: Any, interval: float, clock: Callable[[], float], out: Any) -> None:
-        from ._client import context_of
-        from ._display import _ipython
+    ``view.update(rendered, live)`` shows a :class:`RenderedResponse` (``live`` while the stream runs);
+    ``view.delta(data)``, when the view has it, also gets each text delta (a terminal prints them).
+    """
 
-        self.context = context_of(stream)
+    QUIET = ("message.output.delta", "function.call.delta", "tool.execution.delta")  # throttled: many and small
+
+    def __init__(self, view: Any, context: RequestContext | None = None, *, interval: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.view, self.context = view, context
         self.assembler = StreamAssembler()
-        self.notebook = _NotebookView() if _ipython() is not None else None
-        self.terminal = None if self.notebook else _TerminalView(out or sys.stdout)
         self.interval, self.clock = interval, clock
         self.last = float("-inf")
-        self.updates = 0
 
-    def on(self, event: Any) -> None:
+    def feed(self, event: Any) -> None:
         kind = self.assembler.feed(event)
-        if self.terminal is not None:
-            if kind == "message.output.delta":
-                self.terminal.delta(self.assembler.data(event))
-            return
+        if kind == "message.output.delta" and hasattr(self.view, "delta"):
+            self.view.delta(self.assembler.data(event))
         now = self.clock()
-        if kind not in ("message.output.delta", "function.call.delta", "tool.execution.delta") or \
-                now - self.last >= self.interval:
-            self.notebook.update(self.assembler.rendered(self.context, live=True), live=True)
+        if kind not in self.QUIET or now - self.last >= self.interval:
+            self.view.update(self.assembler.rendered(self.context, live=True), True)
             self.last = now
-            self.updates += 1
 
     def interrupted(self, cause: BaseException) -> StreamInterrupted:
-        """End the view in an error state: the connection dropped mid-answer."""
-        what = "timed out" if "Timeout" in type(cause).__name__ else "dropped"
+        """End in an error state: the connection dropped (or timed out) mid-answer."""
+        what = "timed out" if isinstance(cause, httpx.TimeoutException) else "dropped"
         rendered = self.assembler.rendered(self.context, dropped=f"the connection {what} mid-answer, after "
                                                                   f"{self.assembler.events} event(s)")
-        self._show_final(rendered)
+        self.view.update(rendered, False)
         return StreamInterrupted(cause, rendered, self.assembler.events)
 
-    def _show_final(self, rendered: RenderedResponse) -> None:
-        if self.notebook is not None:
-            self.notebook.update(rendered, live=False)
-        else:
-            self.terminal.finish(rendered)
-
     def finish(self) -> RenderedResponse:
+        """The final view; raises :class:`ResponseStreamError` after showing it when the stream ended in error."""
         rendered = self.assembler.rendered(self.context)
-        self._show_final(rendered)
+        self.view.update(rendered, False)
         error = self.assembler.error
         if error is not None:
             raise ResponseStreamError(error.get("code", "?"), str(error.get("message", "")), rendered)
         return rendered
+
+
+def _live_view(stream: Any, interval: float, clock: Callable[[], float], out: Any) -> LiveView:
+    from ._client import context_of
+    from ._display import _ipython
+
+    view = _NotebookView() if _ipython() is not None else _TerminalView(out or sys.stdout)
+    return LiveView(view, context_of(stream), interval=interval, clock=clock)
 
 
 def _not_a_stream(stream: Any) -> bool:
@@ -392,10 +397,10 @@ def display_stream(stream: Any, *, interval: float = 0.1, clock: Callable[[], fl
         return display_response(stream)
     if hasattr(stream, "__aiter__") and not hasattr(stream, "__iter__"):
         raise TypeError("this is an async stream: use `await display_stream_async(stream)`")
-    driver = _Driver(stream, interval, clock, out)
+    driver = _live_view(stream, interval, clock, out)
     try:
         for event in stream:
-            driver.on(event)
+            driver.feed(event)
     except httpx.TransportError as error:
         raise driver.interrupted(error) from error
     finally:
@@ -411,14 +416,14 @@ async def display_stream_async(stream: Any, *, interval: float = 0.1, clock: Cal
 
     if _not_a_stream(stream):
         return display_response(stream)
-    driver = _Driver(stream, interval, clock, out)
+    driver = _live_view(stream, interval, clock, out)
     try:
         if hasattr(stream, "__aiter__"):
             async for event in stream:
-                driver.on(event)
+                driver.feed(event)
         else:
             for event in stream:
-                driver.on(event)
+                driver.feed(event)
     except httpx.TransportError as error:
         raise driver.interrupted(error) from error
     finally:

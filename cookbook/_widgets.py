@@ -162,8 +162,10 @@ class _ConnectorRow:
                                                 "every tool but those selected below"])
         self.names = W.SelectMultiple(options=[], rows=3, disabled=True,
                                       layout=W.Layout(width="22em", display="none"))  # shown once names are known
+        self.hint = W.HTML('<span class="cb-w-dim">Ctrl-click (⌘-click on a Mac) selects several tools.</span>',
+                           layout=W.Layout(display="none"))
         self.status = W.HTML()
-        children: list[W.Widget] = [self.filter, self.names, self.status]
+        children: list[W.Widget] = [self.filter, self.names, self.hint, self.status]
         self.password: W.Password | None = None
         self.forget: W.Button | None = None
         if oauth:
@@ -197,7 +199,7 @@ class _ConnectorRow:
             self.names.options = options
             self.names.rows = max(2, min(len(options), 6))
             self.names.value = selected
-            self.names.layout.display = "" if options else "none"
+            self.names.layout.display = self.hint.layout.display = "" if options else "none"
         self.tools_loaded = True
         self.listed, self.source = list(names), source
         count = len(names)
@@ -210,7 +212,7 @@ class _ConnectorRow:
             if extra:
                 self.names.options = list(self.names.options) + extra
                 self.names.rows = max(2, min(len(self.names.options), 6))
-                self.names.layout.display = ""
+                self.names.layout.display = self.hint.layout.display = ""
             self.names.value = tuple(names)
 
     def set_token(self, token: str | None) -> None:
@@ -241,7 +243,14 @@ class _ConnectorRow:
             self.picker._load_tools(self)
 
     def _on_filter(self, change: dict) -> None:
+        """include keeps the selected tools, exclude hides them: switching one for the other starts afresh."""
         self.names.disabled = change["new"] == "all"
+        if {change["old"], change["new"]} == {"include", "exclude"} and self.names.value:
+            with self.picker._quiet():
+                self.names.value = ()
+            self.status.value = (f'<span class="cb-w-note">Selection cleared: {change["new"]} '
+                                 f'{"keeps only" if change["new"] == "include" else "hides"} the tools you select '
+                                 "now.</span>")
         self.picker._changed()
 
     def _on_token(self, change: dict) -> None:
@@ -274,7 +283,8 @@ class ToolPicker(W.VBox):
         self.client = client
         self._calls = _Calls()
         self._rows: dict[str, _ConnectorRow] = {}
-        self._order: list[str] = []
+        self._order: list[str] = []  # the selected entries, by rank
+        self._rank: dict[str, int] = {}  # each entry's place in tools=: the preset's order, then first ticked
         self._hold = 0
         self._builtins = {
             name: W.Checkbox(value=False, description=name, indent=False, layout=W.Layout(width="auto"))
@@ -364,6 +374,9 @@ class ToolPicker(W.VBox):
             for row in self._rows.values():
                 row.check.value = False
             self._order = []
+            keys = [f"builtin:{t['type']}" if t["type"] in self._builtins else f"connector:{t['connector_id']}"
+                    for t in tools]
+            self._rank = {key: rank for rank, key in enumerate(dict.fromkeys(keys + list(self._rank)))}
             for tool in tools:
                 kind = tool["type"]
                 if kind in self._builtins:
@@ -502,8 +515,10 @@ class ToolPicker(W.VBox):
     # -- the list -----------------------------------------------------------------
 
     def _selected(self, key: str, on: bool) -> None:
+        """A tool ticked or unticked: ticked again, it takes its old place in tools= (a recorded request replays)."""
+        self._rank.setdefault(key, len(self._rank))
         if on and key not in self._order:
-            self._order.append(key)
+            self._order = sorted([*self._order, key], key=self._rank.__getitem__)
         elif not on and key in self._order:
             self._order.remove(key)
         self._changed()
@@ -549,34 +564,35 @@ class ToolPicker(W.VBox):
 # ------------------------------------------------------------------------- the playground
 
 
-def _recorded(client: Any) -> tuple[list[str], list[str]]:
-    """(prompts, models) of the successful conversation requests in the cassettes a replay client reads."""
+def _recorded(client: Any) -> list[tuple[str, str, list, bool]]:
+    """``(prompt, model, tools, stream)`` of each answered conversation request in a replay client's cassettes."""
     from urllib.parse import urlsplit
 
-    from ._cassette import recorded_prompts
-
-    info = getattr(client, "cookbook", None)
-    cassettes = getattr(getattr(info, "transport", None), "cassettes", None) or ()
-    prompts: list[str] = []
-    models: list[str] = []
-    sources: list[Any] = [c.path for c in cassettes] or list(getattr(info, "cassettes", ()) or ())
-    for source in sources:
-        try:
-            prompts += [p for p in recorded_prompts(source) if p not in prompts]
-        except (OSError, ValueError):
-            continue
+    cassettes = getattr(getattr(getattr(client, "cookbook", None), "transport", None), "cassettes", None) or ()
+    found: list[tuple[str, str, list, bool]] = []
     for cassette in cassettes:
         for request, response in cassette.data:
-            if request.method != "POST" or urlsplit(request.uri).path != "/v1/conversations":
+            if request.method != "POST" or urlsplit(request.uri).path != "/v1/conversations" or \
+                    response["status"]["code"] >= 400:
                 continue
             try:
                 body = json.loads(request.body or b"null")
             except ValueError:
                 continue
-            model = body.get("model") if isinstance(body, dict) else None
-            if isinstance(model, str) and model not in models and response["status"]["code"] < 400:
-                models.append(model)
-    return prompts, models
+            inputs = body.get("inputs") if isinstance(body, dict) else None
+            prompt = inputs[0].get("content") if isinstance(inputs, list) and inputs and \
+                isinstance(inputs[0], dict) else inputs
+            if isinstance(prompt, str) and isinstance(body.get("model"), str):
+                found.append((prompt, body["model"], body.get("tools") or [], bool(body.get("stream"))))
+    return found
+
+
+def _comparable(tools: Sequence[dict]) -> list[dict]:
+    """Tools as a recording holds them: any OAuth token replaced by the placeholder."""
+    from ._cassette import PLACEHOLDER
+
+    return [{**t, "authorization": {**t["authorization"], "value": PLACEHOLDER}} if isinstance(t.get(
+        "authorization"), dict) else t for t in tools]
 
 
 class Playground(W.VBox):
@@ -605,7 +621,9 @@ class Playground(W.VBox):
         self._clearing = False
         self.task: asyncio.Task | None = None
 
-        prompts, recorded_models = _recorded(client) if _mode(client) == "replay" else ([], [])
+        self.recordings = _recorded(client) if _mode(client) == "replay" else []
+        prompts = list(dict.fromkeys(p for p, _, _, _ in self.recordings))
+        recorded_models = list(dict.fromkeys(m for _, m, _, _ in self.recordings))
         self.prompts = prompts
         self.recorded = W.Dropdown(
             options=prompts, value=prompt if prompt in prompts else (None if prompt else (prompts or [None])[0]),
@@ -638,8 +656,12 @@ class Playground(W.VBox):
 
         self.recorded.observe(self._on_recorded, names="value")
         self.key.observe(self._on_key, names="value")
+        for widget in (self.model, self.stream, self.prompt):
+            widget.observe(self._on_options, names="value")
+        self.picker.observe(self._on_options, names="tools")
         self.run_button.on_click(lambda _: self.run())
         self._header()
+        self._refresh_prompts()
         super().__init__([
             self.header,
             self.recorded,
@@ -709,6 +731,16 @@ class Playground(W.VBox):
         where = ", ".join(getattr(info, "cassettes", ()) or ()) if _mode(self._client) == "replay" else ""
         return f"Playground({_mode(self._client)} mode{' · ' + where if where else ''})"
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        """The live widget, and a static picture of it for pages that cannot run widgets (a report, GitHub)."""
+        from . import _markup
+
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = str(_markup.render(
+            "playground.html.j2", mode=_mode(self._client), prompt=self.prompt.value, model=self.model.value,
+            stream=self.stream.value, tools=json.dumps(masked_tools(self.picker.tools), indent=2, ensure_ascii=False)))
+        return bundle
+
     # -- sending ------------------------------------------------------------------
 
     def _start(self, client: Any, request: dict, stream: bool) -> Any:
@@ -718,15 +750,15 @@ class Playground(W.VBox):
             self._show(rendered)
             return rendered
         events = conversations.start_stream(**request)
-        folder = _Folder(self._show, events)
+        view = self._live_view(events)
         try:
             for event in events:
-                folder.feed(event)
+                view.feed(event)
         finally:
             close = getattr(events, "close", None)
             if callable(close):
                 close()
-        return folder.finish()
+        return self._finish(view)
 
     async def _start_async(self, client: Any, request: dict, stream: bool) -> Any:
         conversations = client.beta.conversations
@@ -735,17 +767,40 @@ class Playground(W.VBox):
             self._show(rendered)
             return rendered
         events = await conversations.start_stream_async(**request)
-        folder = _Folder(self._show, events)
+        view = self._live_view(events)
         try:
             async for event in events:
-                folder.feed(event)
+                view.feed(event)
         finally:
             close = getattr(events, "aclose", None) or getattr(events, "close", None)
             if callable(close):
                 result = close()
                 if hasattr(result, "__await__"):
                     await result
-        return folder.finish()
+        return self._finish(view)
+
+    def _live_view(self, events: Any) -> Any:
+        """The stream shown in this playground's output as it arrives (the same live view as display_stream)."""
+        from ._client import context_of
+        from ._stream import LiveView
+
+        playground = self
+
+        class InOutput:
+            def update(self, rendered: RenderedResponse, live: bool) -> None:
+                playground._show(rendered)
+
+        return LiveView(InOutput(), context_of(events), interval=STREAM_INTERVAL)
+
+    def _finish(self, view: Any) -> RenderedResponse:
+        from ._explain import explain
+        from ._stream import ResponseStreamError
+
+        try:
+            return view.finish()
+        except ResponseStreamError as problem:
+            self._show(problem.partial, explain(problem))
+            return problem.partial
 
     def _show(self, *items: Any) -> None:
         self.output.outputs = tuple(
@@ -763,6 +818,31 @@ class Playground(W.VBox):
     def _on_recorded(self, change: dict) -> None:
         if change["new"]:
             self.prompt.value = change["new"]
+
+    def _on_options(self, change: dict) -> None:
+        """The request changed: the last answer no longer belongs to it, and other prompts may replay."""
+        if self._busy:
+            return
+        self.output.outputs = ()
+        self.status.value = ""
+        if change["owner"] is not self.prompt:
+            self._refresh_prompts()
+
+    def _refresh_prompts(self) -> None:
+        """Offer the recorded prompts that replay with the model, tools and stream choice set now."""
+        if _mode(self._client) != "replay":
+            self.recorded.layout.display = "none"
+            return
+        tools = _comparable(self.picker.tools)
+        fitting = list(dict.fromkeys(p for p, model, recorded_tools, stream in self.recordings
+                                     if model == self.model.value and recorded_tools == tools
+                                     and stream == self.stream.value))
+        current = self.prompt.value
+        self.recorded.options = fitting
+        self.recorded.value = current if current in fitting else None
+        self.recorded.description = "Recorded prompts" if fitting else "No recorded prompt for these options"
+        self.recorded.disabled = not fitting
+        self.recorded.layout.display = "" if self.recordings else "none"
 
     def _on_key(self, change: dict) -> None:
         if self._clearing or not change["new"]:
@@ -808,40 +888,3 @@ class Playground(W.VBox):
             f'{_CSS}<div><b>Playground</b> <span class="cb-w-badge" style="background:{color}">{_esc(mode)}</span> '
             f'<span class="cb-w-dim">{_esc(detail)}</span></div>'
         )
-
-
-class _Folder:
-    """Folds stream events (``StreamAssembler``) and shows the answer as it grows, then the final view."""
-
-    def __init__(self, show: Callable[..., None], events: Any = None, *, interval: float = STREAM_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        from ._client import context_of
-        from ._stream import StreamAssembler
-
-        self.context = context_of(events)
-        self.assembler = StreamAssembler()
-        self.show = show
-        self.interval = interval
-        self.clock = clock
-        self.last = float("-inf")
-
-    def feed(self, event: Any) -> None:
-        kind = self.assembler.feed(event)
-        now = self.clock()
-        urgent = kind not in ("message.output.delta", "function.call.delta", "tool.execution.delta")
-        if urgent or now - self.last >= self.interval:
-            self.show(self.assembler.rendered(self.context, live=True))
-            self.last = now
-
-    def finish(self) -> RenderedResponse:
-        from ._explain import explain
-        from ._stream import ResponseStreamError
-
-        rendered = self.assembler.rendered(self.context)
-        error = self.assembler.error
-        if error is None:
-            self.show(rendered)
-            return rendered
-        problem = ResponseStreamError(error.get("code", "?"), str(error.get("message", "")), rendered)
-        self.show(rendered, explain(problem))
-        return rendered

@@ -130,10 +130,11 @@ def test_include_and_exclude_are_one_choice_so_both_can_never_be_sent(replay04):
     row.filter.value = "include"
     row.names.value = ("ask_question",)
     assert picker.tools == INCLUDE_ASK
-    row.filter.value = "exclude"
-    assert picker.tools[0]["tool_configuration"] == {"exclude": ["ask_question"]}
-    row.names.value = ()
+    row.filter.value = "exclude"  # the selection meant "keep these": under exclude it would mean the opposite
+    assert row.names.value == () and "Selection cleared" in row.status.value
     assert picker.tools == [{"type": "connector", "connector_id": "my_deepwiki"}]  # excluding nothing: all tools
+    row.names.value = ("ask_question",)
+    assert picker.tools[0]["tool_configuration"] == {"exclude": ["ask_question"]}
     row.names.value = ("ask_question",)
     row.filter.value = "all"
     assert picker.tools == [{"type": "connector", "connector_id": "my_deepwiki"}]
@@ -395,3 +396,55 @@ async def test_a_live_run_is_a_task_so_the_kernel_keeps_handling_widget_messages
     await asyncio.wait_for(playground.task, 10)
     assert shown_text(playground).startswith("The capital of France is Paris.")
     assert [r["json"].get("stream") for r in fake_api.requests if r["method"] == "POST"] == [False, True]
+
+
+def test_a_tool_ticked_again_takes_its_old_place_so_the_recipes_request_replays(replay04):
+    picker = ToolPicker(replay04, tools=[{"type": "web_search"}, {"type": "connector", "connector_id": "my_deepwiki"}])
+    before = list(picker.tools)
+    picker.builtins["web_search"].value = False
+    assert picker.tools == [{"type": "connector", "connector_id": "my_deepwiki"}]
+    picker.builtins["web_search"].value = True
+    assert picker.tools == before  # not moved to the end
+    picker.builtins["code_interpreter"].value = True  # a new tool goes after the others
+    assert picker.tools == [*before, {"type": "code_interpreter"}]
+
+
+def test_the_names_list_says_how_to_select_several(replay04):
+    picker = ToolPicker(replay04)
+    row = picker.connector("my_deepwiki")
+    row.check.value = True
+    assert row.hint.layout.display == "" and "Ctrl-click" in row.hint.value
+
+
+def test_changing_the_options_clears_the_last_answer_and_offers_the_prompts_that_replay_with_them(replay05):
+    playground = Playground(replay05, tools=INCLUDE_ASK)
+    playground.run_button.click()
+    assert playground.output.outputs and playground.status.value
+    row = playground.picker.connector("my_deepwiki")
+    row.filter.value = "all"  # no recording has the connector unfiltered
+    assert playground.output.outputs == () and playground.status.value == ""
+    assert list(playground.recorded.options) == [] and playground.recorded.disabled
+    assert playground.recorded.description == "No recorded prompt for these options"
+    row.filter.value = "exclude"
+    row.names.value = ("read_wiki_structure",)
+    assert list(playground.recorded.options) == recorded_prompts("05_tool_filters")[:2]
+    playground.stream.value = True  # nothing of recipe 5 was recorded streamed
+    assert list(playground.recorded.options) == []
+
+
+def test_recipe_4s_request_also_replays_streamed(replay04):
+    playground = Playground(replay04, prompt=BY_SLUG["04_multiple_tools"]["prompts"][0],
+                            tools=[{"type": "web_search"}, {"type": "connector", "connector_id": "my_deepwiki"}])
+    playground.stream.value = True
+    assert playground.recorded.value == BY_SLUG["04_multiple_tools"]["prompts"][0]
+    playground.run_button.click()
+    assert "web_search" in shown_text(playground) and "failed" not in playground.status.value
+
+
+def test_a_static_page_shows_what_the_playground_would_send(replay05):
+    playground = Playground(replay05, tools=INCLUDE_ASK)
+    bundle = playground._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the live widget, where widgets run
+    static = bundle["text/html"]
+    assert "<b>Playground</b> (replay mode)" in static and "What tools do you have access to?" in static
+    assert "&#34;include&#34;: [\n        &#34;ask_question&#34;" in static
