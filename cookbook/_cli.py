@@ -349,7 +349,7 @@ def render_page(nb: Any) -> str:
     static = [t for t in HTMLExporter().default_config["NbConvertBase"]["display_data_priority"]
               if t not in ("application/vnd.jupyter.widget-view+json", "application/javascript")]
     exporter = HTMLExporter(config=Config({"NbConvertBase": {"display_data_priority": static}}),
-                            extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                            extra_template_paths=[str(Path(__file__).parent / "templates")],
                             template_file="report-page.html.j2")
     return exporter.from_notebook_node(nb)[0]
 

@@ -225,8 +225,10 @@ def test_the_playground_of_notebook_05_sends_the_picked_filter_and_shows_the_rep
         expect(preview).to_contain_text('"include"')  # the notebook presets the include example
 
         deepwiki.locator(".widget-toggle-button", has_text="exclude").click()
-        expect(preview).to_contain_text('"exclude"')
+        expect(deepwiki).to_contain_text("Selection cleared")  # "keep these" must not silently mean "hide these"
         expect(preview).not_to_contain_text('"include"')  # one filter at a time
+        deepwiki.locator("select").select_option(["read_wiki_structure"])
+        expect(preview).to_contain_text('"exclude"')
         deepwiki.locator(".widget-toggle-button", has_text="include").click()
         deepwiki.locator("select").select_option(["ask_question"])
         expect(preview).to_have_text(json.dumps(INCLUDE_ASK, indent=2))
@@ -271,14 +273,15 @@ def test_hostile_model_and_server_text_stays_text_in_jupyterlab(lab, browser):
         notebook.run_all(".cb-playground .cb-run")
         page = notebook.page
         playground = page.locator(".cb-playground")
-        playground.locator(".cb-run").click()
-        expect(playground.locator(".cb-output .cb-resp")).to_contain_text("Here is the report")
         hostile = playground.locator(".cb-connector-hostile_connector")
         hostile.locator("input[type='checkbox']").check()
         hostile.locator(".widget-toggle-button", has_text="include").click()
         expect(hostile.locator("select option")).to_have_text(["<img src=x onerror=alert('tool name')>"])
         hostile.locator("select").select_option(index=0)
         expect(playground.locator(".cb-tools-preview pre")).to_contain_text("onerror=alert('tool name')")
+        hostile.locator("input[type='checkbox']").first.uncheck()  # back to the recorded request
+        playground.locator(".cb-run").click()
+        expect(playground.locator(".cb-output .cb-resp")).to_contain_text("Here is the report")
         page.wait_for_timeout(500)  # time for an injected handler (an image's onerror) to fire, if there were one
 
         controls = page.evaluate("[window.__control_script, window.__control_img, window.__control_widget]")

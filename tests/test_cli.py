@@ -132,6 +132,30 @@ def test_every_link_of_the_report_resolves_and_each_page_shows_its_notebook(runs
     assert "<b>replay</b>" in parallel
 
 
+def test_the_report_pages_load_nothing_from_the_web(runs):
+    for page in runs["parallel"].out.glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"<script[^>]*\ssrc=", text), page.name  # no require.js, MathJax, widget manager
+        assert "cdnjs.cloudflare.com" not in text and "unpkg.com" not in text, page.name
+    playground = (runs["parallel"].out / "04_multiple_tools.html").read_text()
+    assert "<b>Playground</b> (replay mode)" in playground  # the widget's static picture, not an empty output
+
+
+def test_a_run_removes_the_pages_of_an_earlier_run_and_nothing_else(tmp_path):
+    for name in ("02_web_search.html", "02_web_search.ipynb", "index.html", "summary.json", "notes.txt",
+                 "01_hello_world.txt"):
+        (tmp_path / name).write_text("old")
+    _cli.clear_report(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["01_hello_world.txt", "notes.txt"]
+
+
+def test_cookbook_list_into_a_closed_pipe_ends_quietly(tmp_path):
+    argv, kw = command("list", cwd=tmp_path)
+    shell = subprocess.run(" ".join(f"'{a}'" for a in argv) + " | head -n 1", shell=True, capture_output=True,
+                           text=True, timeout=120, **kw)
+    assert shell.stdout.startswith("01_hello_world") and "Traceback" not in shell.stderr, shell.stderr
+
+
 def test_parameters_from_y_reach_the_notebook_and_mode_is_injected(runs):
     run = runs["japan"]
     assert run.code == 0, run.stderr
@@ -152,8 +176,14 @@ def test_an_unrecorded_prompt_fails_the_run_naming_the_recipe_and_the_replay_mis
     assert "\n" not in item["error"]["message"]
     assert f"1 of 1 recipe(s) failed:\n  01_hello_world: ReplayMiss: {item['error']['message']}" in run.stderr
     assert re.search(r"^01_hello_world\s+failed\s+\d+\.\d\s+\(ReplayMiss\)$", run.stdout, re.M)
+    # the useful part of the miss is in the summary, on the terminal and on the index, not only in the notebook
+    details = item["error"]["details"]
+    assert "Recorded prompts for this endpoint:" in details and "'What is the capital of France?'" in details
+    assert "MISTRAL_API_KEY" in details and '-      "content": "What is the capital of France?"' in details
+    assert "    Recorded prompts for this endpoint:" in run.stderr
     index = (run.out / "index.html").read_text()
     assert "Cookbook run: 1 of 1 failed" in index and "<b>ReplayMiss</b>: No recording answers" in index
+    assert '<pre class="details">' in index and html.escape(details) in index
     # the executed notebook is kept, with the error in full
     errors = [o for c in run.notebook("01_hello_world").cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert [e.ename for e in errors] == ["ReplayMiss"]
