@@ -671,6 +671,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 1 if _results_failed(results, run.recipes) else 0
 
 
+def _same_host(a: str, b: str) -> bool:
+    """Whether two recorded URLs are of one server (an MCP preflight of another server compares with nothing)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(a).netloc == urlsplit(b).netloc or "/v1/" in urlsplit(a).path
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     import shutil
 
@@ -704,8 +711,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             if (item["response"].get("recorded") or "") < since:
                 continue
             live = _cassette.Request(item["request"]["method"], item["request"]["uri"], item["request"]["body"])
-            old = next((o for o in recorded if _cassette.matches(live, _cassette.Request(
-                o["request"]["method"], o["request"]["uri"], o["request"]["body"]))), None)
+            old = next((o for o in recorded if _same_host(live.uri, o["request"]["uri"]) and _cassette.matches(
+                live, _cassette.Request(o["request"]["method"], o["request"]["uri"], o["request"]["body"]))), None)
             entry = {"recipe": recipe.slug, "request": f"{live.method} {live.path}", "status":
                      item["response"]["status"]["code"], "missing": [], "new": [], "compared": old is not None}
             if old is not None:

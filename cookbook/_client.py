@@ -95,6 +95,7 @@ class ClientInfo:
     agents: dict[str, list] = field(default_factory=dict, compare=False, repr=False)
     connectors: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     conversations: dict[str, RequestContext] = field(default_factory=dict, compare=False, repr=False)
+    token_variables: list[str] = field(default_factory=list, compare=False, repr=False)  # see oauth_token
 
     def __str__(self) -> str:
         parts = [f"Mistral client: {self.mode} mode"]
@@ -403,13 +404,18 @@ def oauth_token(variable: str, client: Any) -> str:
     In replay mode no token is needed: when the variable is unset, a stand-in is
     returned (recordings hold a placeholder in its place). In live and record
     mode an unset variable is an error that says how to set it, raised before
-    any request is sent. The token is never printed or stored by the cookbook.
+    any request is sent. The token is never printed or stored by the cookbook;
+    the variable's name is noted in ``client.cookbook.token_variables``, so the
+    snippets of :func:`cookbook.equivalents` read the token from it too.
     """
     if not variable or not variable.replace("_", "").isalnum():
         raise ConfigurationError(
             f"{variable!r} is not an environment variable name: pass the variable's NAME "
             "(e.g. 'GOOGLE_OAUTH_TOKEN'), never the token itself."
         )
+    noted = getattr(getattr(client, "cookbook", None), "token_variables", None)
+    if isinstance(noted, list) and variable not in noted:
+        noted.append(variable)  # the variable's name (never its value), for the curl and TypeScript snippets
     value = os.environ.get(variable, "").strip()
     if value:
         return value

@@ -15,7 +15,8 @@ from netguard import refuse_network
 # Modules that take tens of seconds, run first: with pytest-xdist (--no-loadscope-reorder keeps this order) they
 # start together on different workers and the quick tests fill in around them, instead of one of them starting last.
 # (Order only: each test stands alone.)
-SLOW_FIRST = ("tests/test_binder.py", "tests/test_cli.py", "tests/test_browser.py", "tests/test_notebooks.py")
+SLOW_FIRST = ("tests/test_live_runs.py", "tests/test_binder.py", "tests/test_cli.py", "tests/test_browser.py",
+              "tests/test_notebooks.py")
 
 
 def pytest_collection_modifyitems(items):
