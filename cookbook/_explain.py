@@ -16,8 +16,7 @@ In a notebook::
         client.beta.conversations.start(...)
 
 An error with an expected status is shown and swallowed; any other error is
-shown and re-raised (with a one-line traceback in IPython), so a papermill run
-still fails.
+shown and re-raised, so a papermill run still fails.
 """
 
 from __future__ import annotations
@@ -452,23 +451,13 @@ class Caught:
     card: ErrorCard | None = None
 
 
-def _compact(error: BaseException, card: ErrorCard) -> None:
-    """Make IPython print one line for this error instead of a long SDK traceback."""
-    line = f"{type(error).__name__}: {card.title} (explained above)"
-    try:
-        error._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]
-    except (AttributeError, TypeError):  # exceptions with __slots__ keep their traceback
-        pass
-
-
 @contextmanager
-def explained_errors(expected: Expected = None, *, compact: bool = True) -> Iterator[Caught]:
+def explained_errors(expected: Expected = None) -> Iterator[Caught]:
     """Show an :class:`ErrorCard` for an error raised in the block.
 
-    An error named by ``expected`` (an HTTP status, an exception class, or
-    several of either) is shown and swallowed; any other error is shown and
-    re-raised unchanged (in IPython its traceback shrinks to one line when
-    ``compact``). Yields a :class:`Caught` that holds the error and card afterwards.
+    An error named by ``expected`` (an HTTP status, an exception class, or several of either) is shown and
+    swallowed; any other error is shown and re-raised unchanged. Yields a :class:`Caught` that holds the error
+    and card afterwards.
     """
     from ._display import show
 
@@ -482,8 +471,6 @@ def explained_errors(expected: Expected = None, *, compact: bool = True) -> Iter
         show(card, file=sys.stderr)
         if card.expected:
             return
-        if compact:
-            _compact(error, card)
         raise
 
 

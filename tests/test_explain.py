@@ -195,7 +195,7 @@ def test_no_error_means_no_card(capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_in_ipython_the_card_is_displayed_and_the_cell_fails_with_a_short_traceback():
+def test_in_ipython_the_card_is_displayed_and_the_cell_still_fails():
     client = mock_client(error_handler(401, api_error("Unauthorized")))
     with ipython_shell() as (shell, displays, _):
         shell.user_ns.update(client=client, explained_errors=explained_errors, kwargs=KWARGS)
