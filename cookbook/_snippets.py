@@ -6,8 +6,8 @@ above them and never contain a secret. Both are programs to copy as they stand:
 - the key, and an OAuth token, are read from the environment variables the notebook reads
   (``$MISTRAL_API_KEY``, the variable given to :func:`cookbook.oauth_token`), never written out;
 - an agent or connector created in the snippet is the one the later requests use and delete: curl reads its id
-  from the create answer (with ``jq``), TypeScript uses the create call's result (``agent.id``); and the
-  TypeScript deletes it in a ``finally`` block, as the notebooks do;
+  from the create answer (with ``jq``), TypeScript from the create call's result (``agent.id``, ``connectorId``);
+  and the TypeScript deletes it in a ``finally`` block, as the notebooks do;
 - the TypeScript is an ``async function main()`` called at the end, so it compiles in a default (CommonJS) npm
   project as well as in an ES module, and a streamed answer is read event by event;
 - fields the SDK fills in with the API's defaults (``"stream": false``, an input's ``"object": "entry"``,
@@ -64,9 +64,9 @@ _TS_USES = {
         'process.stdout.write("\\n");',
     ],
     "agent": ["console.log(`Created agent ${{{name}.id}}`);"],
-    # the SDK types the answer as a known connector or an unknown one; only a known one has an id
-    "connector": ['if (!("id" in {name})) throw new Error("The answer is a connector this SDK does not know.");',
-                  "console.log(`Created connector ${{{name}.id}}`);"],
+    # the SDK reads the answer as an MCP or HTTP connector, or keeps the JSON (`raw`) of one it cannot parse
+    "connector": ['const {name}Id = "id" in {name} ? {name}.id : ({name}.raw as {{ id: string }}).id;',
+                  "console.log(`Created connector ${{{name}Id}}`);"],
     "connectors": ["console.log({name}.items);"],
     "tools": ["console.log({name});"],
     "deleted": ["console.log({name}.message);"],
@@ -152,7 +152,7 @@ class _Created:
     kind: str  # "agent" or "connector"
     id: str
     index: int  # of its create request
-    ts: str  # the TypeScript constant holding the create's result: the id is `${ts}.id`
+    ts: str  # the TypeScript expression of its id: agent.id, connectorId
     shell: str  # the shell variable holding the id: AGENT_ID
     deleted_at: int | None = None  # the request that deletes it, when that closes a try/finally around its use
 
@@ -198,7 +198,8 @@ class _Plan:
                 if hits:
                     claimed.add(hits[0])
                     shell = _unique(f"{kind.upper()}_ID", shells, sep="_")
-                    self.created[index] = _Created(kind, hits[0], index, self.names[index], shell)
+                    ts = f"{self.names[index]}.id" if kind == "agent" else f"{self.names[index]}Id"
+                    self.created[index] = _Created(kind, hits[0], index, ts, shell)
                     break
 
     def _pair_deletes(self) -> None:
@@ -303,7 +304,7 @@ def _ts_statements(plan: _Plan, index: int) -> list[str]:
     """The TypeScript lines of one request: the SDK call, then what is done with its result."""
     request = plan.requests[index]
     path = _path(request)
-    ids = {i: _Code(f"{c.ts}.id") for i, c in plan.ids_before(index).items()}
+    ids = {i: _Code(c.ts) for i, c in plan.ids_before(index).items()}
     token = _Code(_camel_variable(plan.token))
     body = shortened(request)
     if isinstance(body, dict):
@@ -374,7 +375,7 @@ def _ts_program(plan: _Plan) -> str:
     body = "\n".join(f"  {line}".rstrip() for line in lines)
     return (
         'import { Mistral } from "@mistralai/mistralai";\n\n'
-        "// main() rather than top-level await: it runs in a CommonJS project (npm's default) and in an ES module.\n"
+        "// main() rather than top-level await, so this compiles in a CommonJS project (npm's default) too.\n"
         f"async function main(): Promise<void> {{\n{body}\n}}\n\n"
         "main().catch((error: unknown) => {\n"
         "  console.error(error);\n"

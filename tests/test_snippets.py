@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import concurrent.futures
 import fcntl
 import json
 import os
@@ -115,7 +116,8 @@ def test_typescript_uses_the_sdk_camel_case_names_and_reads_the_environment(clie
     assert "const googleOauthToken = process.env.GOOGLE_OAUTH_TOKEN;" in code
     assert 'if (!googleOauthToken) throw new Error("Set GOOGLE_OAUTH_TOKEN' in code
     assert "const apiKey = process.env.MISTRAL_API_KEY;" in code and "if (!apiKey) throw" in code
-    assert 'authorization: { type: "oauth2-token", value: googleOauthToken }' in code
+    assert re.search(r'authorization: \{ (value: googleOauthToken, type: "oauth2-token"|type: "oauth2-token", '
+                     r'value: googleOauthToken) \}', code)
     assert "<your-" not in code
     assert "console.log(response.outputs);" in code
 
@@ -126,7 +128,7 @@ def test_typescript_has_no_top_level_await(client):
     assert top == ['import { Mistral } from "@mistralai/mistralai";', top[1],
                    "async function main(): Promise<void> {", "main().catch((error: unknown) => {"]
     assert top[1].startswith("// main() rather than top-level await")
-    assert "await" not in "\n".join(line for line in code.splitlines() if not line.startswith("  "))
+    assert "await" not in "\n".join(line for line in code.splitlines() if not line.startswith(("  ", "//")))
 
 
 def test_neither_snippet_contains_a_secret(client):
@@ -185,7 +187,7 @@ def test_a_deleted_id_stays_literal_when_its_create_is_not_in_the_snippet():
     assert 'agentId: "ag_9"' in alone.typescript
     # an id the snippet named before the create cannot be the create's
     earlier = Equivalents((use, create, delete), agents=("ag_9",))
-    assert "AGENT_ID" not in earlier.curl and "agent.id" not in earlier.typescript
+    assert "AGENT_ID" not in earlier.curl and "agentId: agent.id" not in earlier.typescript
     whole = Equivalents((create, use, delete), agents=("ag_9",))
     assert "ag_9" not in str(whole)
     assert 'AGENT_ID=$(curl -sS -X POST' in whole.curl and "| jq -r .id)" in whole.curl
@@ -201,7 +203,7 @@ def test_a_connector_id_is_matched_by_the_name_it_was_created_with():
     delete_mine = SentRequest("DELETE", "https://api.mistral.ai/v1/connectors/c-mine", None, 200)
     snippet = Equivalents((create, delete_other, delete_mine), connectors=(("c-theirs", "theirs"), ("c-mine", "mine")))
     assert '/v1/connectors/c-theirs"' in snippet.curl and '/v1/connectors/${CONNECTOR_ID}"' in snippet.curl
-    assert "connectorId: connector.id" in snippet.typescript and 'connectorId: "c-theirs"' in snippet.typescript
+    assert "connectorId: connectorId }" in snippet.typescript and 'connectorId: "c-theirs"' in snippet.typescript
 
 
 def test_equivalents_before_any_request_says_what_to_do(clean_env, tmp_path):
@@ -280,10 +282,11 @@ def test_what_a_recipe_creates_is_what_it_uses_and_deletes(recipes, slug):
     assert f"{created.shell}=$(curl -sS -X POST" in snippet.curl and "| jq -r .id)" in snippet.curl
     assert f'/v1/{created.kind}s/${{{created.shell}}}"' in snippet.curl
     ts = snippet.typescript
-    reference = f"{created.ts}.id"
+    reference = created.ts  # agent.id, connectorId
+    name = snippet._plan.names[created.index]  # the create's result
     delete = f"client.beta.{created.kind}s.delete({{ {created.kind}Id: {reference} }})"
     assert delete in ts
-    assert ts.index(f"const {created.ts} = await") < ts.index("try {") < ts.index("} finally {") < ts.index(delete)
+    assert ts.index(f"const {name} = await") < ts.index("try {") < ts.index("} finally {") < ts.index(delete)
     if created.kind == "agent":
         assert f"agentId: {reference}," in ts and f'"agent_id": "\'"${{{created.shell}}}"\'"' in snippet.curl
 
@@ -315,10 +318,10 @@ def _sdk_model(method: str, path: str, body: Any) -> Any:
 
 def _through_sdk(method: str, path: str, body: Any) -> tuple[Any, dict]:
     """The SDK's request object for ``body``, and the JSON the SDK would send for it."""
-    from mistralai.client.utils import marshal_json
+    from mistralai.client.utils import marshal_json, unmarshal
 
     model = _sdk_model(method, path, body)
-    parsed = model.model_validate(body)
+    parsed = unmarshal(body, model)  # as the SDK reads a dict it is given (connectors.create does so)
     return parsed, json.loads(marshal_json(parsed, model))
 
 
@@ -348,14 +351,17 @@ def test_the_left_out_fields_are_defaults_the_sdk_models_fill_in(recipes):
 
 
 @pytest.fixture(scope="session")
-def typescript_toolchain(pytestconfig) -> Path:
+def typescript_toolchain(pytestconfig, tmp_path_factory) -> Path:
     """A folder with node_modules holding NPM_PACKAGES, installed once into pytest's cache (shared by xdist workers
-    and later sessions; a changed NPM_PACKAGES installs again)."""
+    and later sessions; a changed NPM_PACKAGES installs again), or into this session's temporary folder when the
+    cache is off (-p no:cacheprovider)."""
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         pytest.fail("Node.js and npm are needed to type-check the TypeScript snippets: install them "
                     "(Debian/Ubuntu: apt-get install nodejs npm; or https://nodejs.org).")
-    folder = Path(pytestconfig.cache.mkdir("snippets-typescript"))
+    cache = getattr(pytestconfig, "cache", None)
+    folder = Path(cache.mkdir("snippets-typescript")) if cache else tmp_path_factory.getbasetemp() / "typescript"
+    folder.mkdir(exist_ok=True)
     stamp = folder / "installed.json"
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # other workers wait while one installs
@@ -421,12 +427,16 @@ def _canonical(request: Any) -> Any:
     return _cassette.Request(request.method, request.uri, json.dumps(sent), request.headers)
 
 
-@pytest.fixture
-def sdk_matching_standin(monkeypatch):
-    """StandinAPI, matching request bodies through the SDK's request models."""
+def _sdk_matching(monkeypatch: pytest.MonkeyPatch) -> type[StandinAPI]:
+    """StandinAPI, matching request bodies through the SDK's request models (while ``monkeypatch`` lasts)."""
     loosened = standin_api._loosened
     monkeypatch.setattr(standin_api, "_loosened", lambda request: loosened(_canonical(request)))
     return StandinAPI
+
+
+@pytest.fixture
+def sdk_matching_standin(monkeypatch):
+    return _sdk_matching(monkeypatch)
 
 
 def _authorization_values(value: Any) -> list[str]:
@@ -443,52 +453,126 @@ def _fresh(old: str) -> str:
     return f"ag_{uuid.uuid4().hex}" if old.startswith("ag_") else str(uuid.uuid4())
 
 
-@pytest.mark.parametrize("slug", [path.stem for path in NOTEBOOKS])
-def test_every_recipes_curl_sends_what_the_notebook_sent(recipes, slug, sdk_matching_standin, tmp_path):
-    """The curl commands, run by ``sh`` against the stand-in, send the notebook's requests: method, path, query and
-    body (through the SDK's models), the key as bearer token, the OAuth token in ``authorization.value``. In recipes
-    6 and 8 the stand-in answers the create with a new id (its cassette is copied with the recorded id replaced):
-    the later requests carry that id, which the script can only have read from the create's answer."""
-    tools = _tools_on_path()
-    client, snippet = recipes[slug]
-    expected = list(snippet.requests)
-    script = snippet.curl
+def _run_against_standin(slug: str, recipe: tuple[Any, Equivalents], standin: type[StandinAPI], tmp_path: Path,
+                         command: list[str]) -> tuple[Any, list[Any], dict[str, str]]:
+    """Run ``command`` with ``$STANDIN_URL`` pointing at a stand-in that answers from the recipe's cassette, in which
+    the ids of what the recipe creates are replaced by new ones (so the stand-in answers a create with an id no
+    snippet holds). The process's outcome, the requests the stand-in received, and ``{recorded id: new id}``."""
+    client, snippet = recipe
     cassette = (CASSETTES / f"{slug}.yaml").read_text()
-    renamed = {c.id: _fresh(c.id) for c in snippet._plan.created.values()}
+    # the ids the API gave what the recipe created (as the client learnt them), that the snippet's requests name
+    learnt = [*client.cookbook.agents, *client.cookbook.connectors]
+    renamed = {i: _fresh(i) for i in learnt if any(i in r.path or i in json.dumps(r.body) for r in snippet.requests)}
+    assert bool(renamed) == (slug[:2] in ("06", "08"))
     for old, new in renamed.items():
-        assert old not in script and old in cassette
+        assert old not in str(snippet) and old in cassette
         cassette = cassette.replace(old, new)
     (tmp_path / f"{slug}.yaml").write_text(cassette)
-    token_variable = snippet.token_variable or "OAUTH_TOKEN"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "MISTRAL_API_KEY": KEY,
-           token_variable: TOKEN}
-
-    with sdk_matching_standin(cassettes=[tmp_path / f"{slug}.yaml"], piece_pause=0) as api:
-        done = subprocess.run([tools["sh"], "-c", script.replace("https://api.mistral.ai", api.url)], env=env,
-                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+           snippet.token_variable or "OAUTH_TOKEN": TOKEN}
+    with standin(cassettes=[tmp_path / f"{slug}.yaml"], piece_pause=0) as api:
+        done = subprocess.run(command, env={**env, "STANDIN_URL": api.url}, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
         seen = list(api.requests)
-    assert done.returncode == 0, done.stderr
-    assert "standin_miss" not in done.stdout, done.stdout  # every request had its recorded answer
-    for new in renamed.values():
+    return done, seen, renamed
+
+
+def _assert_ran(done: Any, renamed: dict[str, str]) -> None:
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "standin_miss" not in done.stdout + done.stderr, done.stdout  # every request had its recorded answer
+    for new in renamed.values():  # read from the create's answer
         assert f"Created {'agent' if new.startswith('ag_') else 'connector'} {new}" in done.stdout
 
-    assert len(seen) == len(expected)
+
+def _assert_sent_as_the_notebook(seen: list[Any], expected: tuple[SentRequest, ...], renamed: dict[str, str]) -> None:
+    """The stand-in received the notebook's requests: method, path, query, body (through the SDK's request models),
+    the key as bearer token and the OAuth token in ``authorization.value``; created ids replaced by the new ones."""
+    assert [(r.method, r.path) for r in seen] == [(r.method, _renamed(r.path.split("?")[0], renamed))
+                                                  for r in expected]
     for got, want in zip(seen, expected, strict=True):
-        path, query = want.path.split("?", 1) if "?" in want.path else (want.path, "")
-        body = json.loads(json.dumps(want.body))
-        for old, new in renamed.items():
-            path = path.replace(old, new)
-            body = json.loads(json.dumps(body).replace(json.dumps(old), json.dumps(new)))
-        assert (got.method, got.path) == (want.method, path)
-        assert got.query == dict(p.split("=", 1) for p in query.split("&") if p)
+        assert got.query == dict(p.split("=", 1) for p in want.path.partition("?")[2].split("&") if p)
         assert got.headers["authorization"] == f"Bearer {KEY}"
-        if body is None:
+        if want.body is None:
             assert got.body == b""
             continue
+        body = json.loads(_renamed(json.dumps(want.body), {f'"{k}"': f'"{v}"' for k, v in renamed.items()}))
         assert _authorization_values(got.json) == [TOKEN] * len(_authorization_values(body))  # from the env
         body = json.loads(json.dumps(body).replace('"REDACTED"', json.dumps(TOKEN)))
-        assert _through_sdk(got.method, got.path, got.json)[0] == _through_sdk(want.method, path, body)[0]
-        if renamed and want.method == "POST" and want.path == "/v1/conversations" and "agent_id" in body:
+        assert _through_sdk(got.method, got.path, got.json)[0] == _through_sdk(want.method, want.path, body)[0]
+        if renamed and "agent_id" in body:
             assert got.json["agent_id"] in renamed.values()
     if renamed:  # what was created was deleted
         assert seen[-1].method == "DELETE" and seen[-1].path.rsplit("/", 1)[1] in renamed.values()
+
+
+def _renamed(text: str, renamed: dict[str, str]) -> str:
+    for old, new in renamed.items():
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize("slug", [path.stem for path in NOTEBOOKS])
+def test_every_recipes_curl_sends_what_the_notebook_sent(recipes, slug, sdk_matching_standin, tmp_path):
+    """The curl commands, run by ``sh`` against the stand-in, send the notebook's requests (see
+    _assert_sent_as_the_notebook). In recipes 6 and 8 the stand-in answers the create with a new id: the later
+    requests carry it, which the script can only have read from the create's answer."""
+    tools = _tools_on_path()
+    script = recipes[slug][1].curl.replace("https://api.mistral.ai", "${STANDIN_URL}")
+    assert "${STANDIN_URL}" in script
+    done, seen, renamed = _run_against_standin(slug, recipes[slug], sdk_matching_standin, tmp_path,
+                                               [tools["sh"], "-c", script])
+    _assert_ran(done, renamed)
+    _assert_sent_as_the_notebook(seen, recipes[slug][1].requests, renamed)
+
+
+# --------------------------------------------------------------------------- TypeScript: run against the stand-in
+
+
+@pytest.fixture(scope="module")
+def compiled_typescript(recipes, typescript_toolchain, tmp_path_factory) -> Path:
+    """Every recipe's program compiled (one tsc run) to CommonJS, as a default npm project builds it, its client
+    pointed at ``$STANDIN_URL``."""
+    node = shutil.which("node")
+    version = subprocess.run([node or "node", "-p", "process.versions.node"], capture_output=True, text=True)
+    if tuple(int(n) for n in version.stdout.strip().split(".")[:2]) < (20, 19):
+        pytest.fail(f"Node.js {version.stdout.strip()} cannot require() the SDK (an ES module): install Node.js "
+                    "20.19 or later to run the TypeScript snippets.")
+    folder = tmp_path_factory.mktemp("compiled")
+    (folder / "node_modules").symlink_to(typescript_toolchain / "node_modules")
+    (folder / "package.json").write_text(json.dumps({"name": "snippets", "version": "1.0.0", "type": "commonjs"}))
+    for slug, (_, snippet) in recipes.items():
+        code = snippet.typescript.replace("new Mistral({ apiKey })",
+                                          'new Mistral({ apiKey, serverURL: process.env.STANDIN_URL ?? "" })')
+        assert "STANDIN_URL" in code
+        (folder / f"r{slug}.ts").write_text(code)
+    options = [o for o in TSC_OPTIONS if o != "--noEmit"]
+    done = subprocess.run([str(typescript_toolchain / "node_modules" / ".bin" / "tsc"), *options, "--outDir", "out",
+                           *(f"r{slug}.ts" for slug in recipes)], cwd=folder, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder / "out"
+
+
+@pytest.fixture(scope="module")
+def typescript_runs(recipes, compiled_typescript, tmp_path_factory) -> dict[str, tuple[Any, list[Any], dict]]:
+    """Each compiled program run by node against its own stand-in, all at once (node takes a second to load the
+    SDK): ``{slug: (outcome, requests received, renamed ids)}``."""
+    node = shutil.which("node") or "node"
+    with pytest.MonkeyPatch.context() as mp, concurrent.futures.ThreadPoolExecutor(len(recipes)) as pool:
+        standin = _sdk_matching(mp)
+        runs = {slug: pool.submit(_run_against_standin, slug, recipe, standin, tmp_path_factory.mktemp(slug),
+                                  [node, str(compiled_typescript / f"r{slug}.js")])
+                for slug, recipe in recipes.items()}
+        return {slug: run.result() for slug, run in runs.items()}
+
+
+@pytest.mark.parametrize("slug", [path.stem for path in NOTEBOOKS])
+def test_every_recipes_typescript_sends_what_the_notebook_sent(recipes, slug, typescript_runs):
+    """Each compiled program, run by node against the stand-in, sends the notebook's requests through the
+    TypeScript SDK, reads what it creates from the create's answer, prints each answer (a stream as its text)."""
+    done, seen, renamed = typescript_runs[slug]
+    _assert_ran(done, renamed)
+    assert not done.stderr, done.stderr
+    _assert_sent_as_the_notebook(seen, recipes[slug][1].requests, renamed)
+    if any(isinstance(r.body, dict) and r.body.get("stream") for r in recipes[slug][1].requests):
+        assert "Paris" in done.stdout  # the streamed text
