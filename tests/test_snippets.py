@@ -465,7 +465,7 @@ def _run_against_standin(slug: str, recipe: tuple[Any, Equivalents], standin: ty
     renamed = {i: _fresh(i) for i in learnt if any(i in r.path or i in json.dumps(r.body) for r in snippet.requests)}
     assert bool(renamed) == (slug[:2] in ("06", "08"))
     for old, new in renamed.items():
-        assert old not in str(snippet) and old in cassette
+        assert old in cassette
         cassette = cassette.replace(old, new)
     (tmp_path / f"{slug}.yaml").write_text(cassette)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "MISTRAL_API_KEY": KEY,
@@ -521,17 +521,23 @@ def test_every_recipes_curl_sends_what_the_notebook_sent(recipes, slug, sdk_matc
     assert "${STANDIN_URL}" in script
     done, seen, renamed = _run_against_standin(slug, recipes[slug], sdk_matching_standin, tmp_path,
                                                [tools["sh"], "-c", script])
+    assert not any(old in script for old in renamed)  # the recorded ids are nowhere in the script
     _assert_ran(done, renamed)
     _assert_sent_as_the_notebook(seen, recipes[slug][1].requests, renamed)
 
 
 # --------------------------------------------------------------------------- TypeScript: run against the stand-in
 
+# The programs run (node takes a second of CPU to load the SDK, so not all eight): a stream with text and source
+# chunks, an agent and a connector created, used and deleted, an OAuth token. The other four are conversations.start
+# calls like recipe 7's, and type-check above.
+RUN_TYPESCRIPT = ("02_web_search", "06_agent_with_connectors", "07_oauth_gmail", "08_connector_lifecycle")
+
 
 @pytest.fixture(scope="module")
 def compiled_typescript(recipes, typescript_toolchain, tmp_path_factory) -> Path:
-    """Every recipe's program compiled (one tsc run) to CommonJS, as a default npm project builds it, its client
-    pointed at ``$STANDIN_URL``."""
+    """The RUN_TYPESCRIPT programs compiled (one tsc run) to CommonJS, as a default npm project builds them, their
+    client pointed at ``$STANDIN_URL``."""
     node = shutil.which("node")
     version = subprocess.run([node or "node", "-p", "process.versions.node"], capture_output=True, text=True)
     if tuple(int(n) for n in version.stdout.strip().split(".")[:2]) < (20, 19):
@@ -540,14 +546,14 @@ def compiled_typescript(recipes, typescript_toolchain, tmp_path_factory) -> Path
     folder = tmp_path_factory.mktemp("compiled")
     (folder / "node_modules").symlink_to(typescript_toolchain / "node_modules")
     (folder / "package.json").write_text(json.dumps({"name": "snippets", "version": "1.0.0", "type": "commonjs"}))
-    for slug, (_, snippet) in recipes.items():
-        code = snippet.typescript.replace("new Mistral({ apiKey })",
+    for slug in RUN_TYPESCRIPT:
+        code = recipes[slug][1].typescript.replace("new Mistral({ apiKey })",
                                           'new Mistral({ apiKey, serverURL: process.env.STANDIN_URL ?? "" })')
         assert "STANDIN_URL" in code
         (folder / f"r{slug}.ts").write_text(code)
     options = [o for o in TSC_OPTIONS if o != "--noEmit"]
     done = subprocess.run([str(typescript_toolchain / "node_modules" / ".bin" / "tsc"), *options, "--outDir", "out",
-                           *(f"r{slug}.ts" for slug in recipes)], cwd=folder, capture_output=True, text=True,
+                           *(f"r{slug}.ts" for slug in RUN_TYPESCRIPT)], cwd=folder, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return folder / "out"
@@ -558,21 +564,22 @@ def typescript_runs(recipes, compiled_typescript, tmp_path_factory) -> dict[str,
     """Each compiled program run by node against its own stand-in, all at once (node takes a second to load the
     SDK): ``{slug: (outcome, requests received, renamed ids)}``."""
     node = shutil.which("node") or "node"
-    with pytest.MonkeyPatch.context() as mp, concurrent.futures.ThreadPoolExecutor(len(recipes)) as pool:
+    with pytest.MonkeyPatch.context() as mp, concurrent.futures.ThreadPoolExecutor(len(RUN_TYPESCRIPT)) as pool:
         standin = _sdk_matching(mp)
-        runs = {slug: pool.submit(_run_against_standin, slug, recipe, standin, tmp_path_factory.mktemp(slug),
+        runs = {slug: pool.submit(_run_against_standin, slug, recipes[slug], standin, tmp_path_factory.mktemp(slug),
                                   [node, str(compiled_typescript / f"r{slug}.js")])
-                for slug, recipe in recipes.items()}
+                for slug in RUN_TYPESCRIPT}
         return {slug: run.result() for slug, run in runs.items()}
 
 
-@pytest.mark.parametrize("slug", [path.stem for path in NOTEBOOKS])
-def test_every_recipes_typescript_sends_what_the_notebook_sent(recipes, slug, typescript_runs):
+@pytest.mark.parametrize("slug", RUN_TYPESCRIPT)
+def test_the_typescript_programs_send_what_the_notebook_sent(recipes, slug, typescript_runs):
     """Each compiled program, run by node against the stand-in, sends the notebook's requests through the
     TypeScript SDK, reads what it creates from the create's answer, prints each answer (a stream as its text)."""
     done, seen, renamed = typescript_runs[slug]
+    assert not any(old in recipes[slug][1].typescript for old in renamed)  # the recorded ids are nowhere in it
     _assert_ran(done, renamed)
     assert not done.stderr, done.stderr
     _assert_sent_as_the_notebook(seen, recipes[slug][1].requests, renamed)
-    if any(isinstance(r.body, dict) and r.body.get("stream") for r in recipes[slug][1].requests):
-        assert "Paris" in done.stdout  # the streamed text
+    if slug == "02_web_search":
+        assert "Right now in Paris it is 7°C" in done.stdout  # the streamed text, from its deltas
