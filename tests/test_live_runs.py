@@ -44,7 +44,7 @@ from cookbook._cli import first_answer_line
 
 SLUGS = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 API_KEY = "sk-live-runs-fake-key-7f3a9c0d5e1b24680aceBDF1"
-OAUTH_TOKEN = "ya29.live-runs-fake-oauth-token-13579bdf2468ace0"
+OAUTH_TOKEN = "live-runs-fake-oauth-token-13579bdf2468ace0"
 TIMEOUT = 600  # seconds, for each command
 # The recipe 03 answer the drift check sees changed, and how: its connector tool call renamed.
 RENAMED_FROM, RENAMED_TO = "my_deepwiki_read_wiki_structure", "my_deepwiki_read_wiki_index"

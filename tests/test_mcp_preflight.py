@@ -140,7 +140,7 @@ def test_server_info_displays_as_an_escaped_table_with_jupyterlab_colours():
     assert "&lt;script&gt;" in html and "&lt;img src=x" in html
     assert "var(--jp-" in html
     assert "<link" not in html and "src=" not in html.replace("&lt;img src=x", "") and "@import" not in html
-    assert "<table>" in html and "<th>Tool</th>" in html
+    assert "<table" in html and ">Tool</th>" in html
     assert "read<img src=x onerror=alert(1)>(q: string, n?: integer)" in text
     assert text.splitlines()[0] == (
         "MCP server evil<script>alert(1)</script> 1.0 · protocol 2025-06-18 · https://mcp.example.com/mcp?x=<b>"
