@@ -263,6 +263,34 @@ def split_tool_name(name: str, connectors: tuple[str, ...]) -> tuple[str, str] |
     return None
 
 
+def _plain_part(kind: str, label: str, url: Any = None) -> Part:
+    return Part(kind, label, _markup.safe_url(url))
+
+
+def _image(chunk: dict) -> Part:
+    image = chunk.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    return _plain_part("image", "inline image (data URL)" if str(url).startswith("data:") else str(url), url)
+
+
+def _document(chunk: dict) -> Part:
+    url = chunk.get("document_url")
+    return _plain_part("document", str(chunk.get("document_name") or url), url)
+
+
+def _file(chunk: dict) -> Part:
+    about = ", ".join(str(x) for x in (chunk.get("file_type"), chunk.get("tool")) if x)
+    return Part("file", str(chunk.get("file_name") or chunk.get("file_id")) + (f" ({about})" if about else ""))
+
+
+def _reference(chunk: dict) -> Part:
+    return Part("reference", ", ".join(str(i) for i in chunk.get("reference_ids") or []))
+
+
+# A message's non-text chunks, by type: each becomes a labelled part.
+_CHUNKS = {"image_url": _image, "document_url": _document, "tool_file": _file, "reference": _reference}
+
+
 class _Reader:
     """Turns one response's JSON into a :class:`ResponseView`."""
 
@@ -270,55 +298,40 @@ class _Reader:
         self.context = context
         self.citations: dict[tuple[str, str], Citation] = {}
 
-    def cite(self, chunk: dict) -> int:
+    def cite(self, chunk: dict) -> str:
+        """The citation mark of a ``tool_reference`` chunk (one number per source)."""
         key = (str(chunk.get("url") or ""), str(chunk.get("title") or ""))
         if key not in self.citations:
-            via = " ".join(str(x) for x in (chunk.get("tool"), f"({chunk['source']})" if chunk.get("source") else "")
-                           if x)
-            self.citations[key] = Citation(len(self.citations) + 1, str(chunk.get("title") or chunk.get("url") or
-                                                                        "source"),
-                                           _markup.safe_url(chunk.get("url")), str(chunk.get("description") or ""),
-                                           via)
-        return self.citations[key].number
+            via = " ".join(str(x) for x in (chunk.get("tool"), chunk.get("source") and f"({chunk['source']})") if x)
+            title = str(chunk.get("title") or chunk.get("url") or "source")
+            self.citations[key] = Citation(len(self.citations) + 1, title, _markup.safe_url(chunk.get("url")),
+                                           str(chunk.get("description") or ""), via)
+        return f"{MARK_OPEN}{self.citations[key].number}{MARK_CLOSE}"
 
     def parts(self, content: Any) -> list[Part]:
-        if content is None:
-            return []
-        if isinstance(content, str):
-            return [Part("text", strip_marks(content))]
+        """A message's content: text and citations flow together as Markdown; other chunks are parts of their own."""
+        chunks = [content] if isinstance(content, str) else list(content or [])
         parts: list[Part] = []
-        for chunk in content:
-            chunk = {"type": "text", "text": chunk} if isinstance(chunk, str) else chunk
+        for chunk in ({"type": "text", "text": c} if isinstance(c, str) else c for c in chunks):
             kind = chunk.get("type") if isinstance(chunk, dict) else None
             if kind in ("text", "tool_reference"):
-                piece = (strip_marks(str(chunk.get("text") or "")) if kind == "text"
-                         else f"{MARK_OPEN}{self.cite(chunk)}{MARK_CLOSE}")
-                if kind == "tool_reference" and parts and parts[-1].kind == "text":
-                    tail = parts[-1].text.rpartition("\n")[2].lstrip()
-                    piece = ("\n" if tail.startswith(("```", "~~~")) else "") + piece  # not glued to a fence
-                if parts and parts[-1].kind == "text":
-                    parts[-1].text += piece
-                else:
-                    parts.append(Part("text", piece))
+                self._add_text(parts, chunk, kind)
             elif kind == "thinking":
                 parts.append(Part("thinking", parts=self.parts(chunk.get("thinking"))))
-            elif kind == "image_url":
-                image = chunk.get("image_url")
-                url = image.get("url") if isinstance(image, dict) else image
-                label = "inline image (data URL)" if str(url).startswith("data:") else str(url)
-                parts.append(Part("image", label, _markup.safe_url(url)))
-            elif kind == "document_url":
-                url = chunk.get("document_url")
-                parts.append(Part("document", str(chunk.get("document_name") or url), _markup.safe_url(url)))
-            elif kind == "tool_file":
-                about = ", ".join(str(x) for x in (chunk.get("file_type"), chunk.get("tool")) if x)
-                parts.append(Part("file", f"{chunk.get('file_name') or chunk.get('file_id')}"
-                                  + (f" ({about})" if about else "")))
-            elif kind == "reference":
-                parts.append(Part("reference", ", ".join(str(i) for i in chunk.get("reference_ids") or [])))
+            elif kind in _CHUNKS:
+                parts.append(_CHUNKS[kind](chunk))
             else:
                 parts.append(Part("other", f"chunk {kind}", data=chunk))
         return parts
+
+    def _add_text(self, parts: list[Part], chunk: dict, kind: str) -> None:
+        piece = strip_marks(str(chunk.get("text") or "")) if kind == "text" else self.cite(chunk)
+        if not parts or parts[-1].kind != "text":
+            parts.append(Part("text", piece))
+            return
+        if kind == "tool_reference" and parts[-1].text.rpartition("\n")[2].lstrip().startswith(("```", "~~~")):
+            piece = "\n" + piece  # a mark glued to a closing code fence would turn the fence into text
+        parts[-1].text += piece
 
     def tool_call(self, entry: dict, note: str) -> ToolCall:
         name = str(entry.get("name") or "?")
@@ -328,25 +341,25 @@ class _Reader:
         note = ", ".join(x for x in (note, "error" if failed else "") if x)
         if name in BUILT_IN_TOOLS:
             return ToolCall("builtin", name, None, name, arguments, info, note, failed)
-        split = split_tool_name(name, self.context.connectors)
-        connector, tool = split if split else (None, name)
+        connector, tool = split_tool_name(name, self.context.connectors) or (None, name)
         return ToolCall("connector", name, connector, tool, arguments, info, note, failed)
+
+    def function_call(self, entry: dict, state: str) -> ToolCall:
+        status = entry.get("confirmation_status")
+        note = ", ".join(x for x in (state, f"{status} confirmation" if status else "") if x)
+        name = str(entry.get("name") or "?")
+        return ToolCall("function", name, None, name, _markup.parse_json(entry.get("arguments"))[0], None, note)
 
     def entry(self, entry: Any, running: bool, who: str | None) -> Any:
         if not isinstance(entry, dict):
             return Step("other", type(entry).__name__, str(entry))
-        kind = entry.get("type")
-        state = "running…" if running else ""
+        kind, state = entry.get("type"), "running…" if running else ""
         if kind in ("message.output", "message.input"):
             return Message(str(entry.get("role") or "assistant"), self.parts(entry.get("content")), who)
         if kind == "tool.execution":
             return self.tool_call(entry, state)
         if kind == "function.call":
-            status = entry.get("confirmation_status")
-            note = ", ".join(x for x in (state, f"{status} confirmation" if status else "") if x)
-            arguments = _markup.parse_json(entry.get("arguments"))[0]
-            name = str(entry.get("name") or "?")
-            return ToolCall("function", name, None, name, arguments, None, note)
+            return self.function_call(entry, state)
         if kind == "function.result":
             return Step("result", "function result", _markup.parse_json(entry.get("result"))[0])
         if kind == "agent.handoff":
@@ -357,21 +370,9 @@ class _Reader:
 
     def read(self, data: Any, running: frozenset[int], status: str | None, error: str | None) -> ResponseView:
         data = data if isinstance(data, dict) else {}
-        entries = data.get("outputs") if data.get("outputs") is not None else data.get("entries") or []
-        names = {}
-        for entry in entries:
-            if isinstance(entry, dict) and entry.get("type") == "agent.handoff":
-                for side in ("previous", "next"):
-                    if entry.get(f"{side}_agent_id") and entry.get(f"{side}_agent_name"):
-                        names[entry[f"{side}_agent_id"]] = entry[f"{side}_agent_name"]
+        entries = [e for e in (data.get("outputs") if data.get("outputs") is not None else data.get("entries") or [])]
+        names = _agent_names(entries)
         agents = {e.get("agent_id") for e in entries if isinstance(e, dict) and e.get("agent_id")}
-        producers: dict[str, None] = {}
-        for entry in entries:
-            if isinstance(entry, dict):
-                if entry.get("agent_id"):
-                    producers[f"agent {names.get(entry['agent_id'], entry['agent_id'])}"] = None
-                if entry.get("model"):
-                    producers[str(entry["model"])] = None
         views = []
         for index, entry in enumerate(entries):
             agent = entry.get("agent_id") if isinstance(entry, dict) else None
@@ -379,8 +380,30 @@ class _Reader:
             views.append(self.entry(entry, index in running, who))
         usage = data.get("usage")
         return ResponseView(views, list(self.citations.values()), data.get("conversation_id") or None,
-                            list(producers), usage if isinstance(usage, dict) else None, data.get("guardrails"),
-                            self.context.provenance, status, error)
+                            _producers(entries, names), usage if isinstance(usage, dict) else None,
+                            data.get("guardrails"), self.context.provenance, status, error)
+
+
+def _agent_names(entries: list) -> dict[str, str]:
+    """Agent id -> name, from the handoffs that name them."""
+    names = {}
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("type") == "agent.handoff":
+            for side in ("previous", "next"):
+                if entry.get(f"{side}_agent_id") and entry.get(f"{side}_agent_name"):
+                    names[entry[f"{side}_agent_id"]] = entry[f"{side}_agent_name"]
+    return names
+
+
+def _producers(entries: list, names: dict[str, str]) -> list[str]:
+    """Who answered, in order of first appearance: agents (by name when known) and models."""
+    found: dict[str, None] = {}
+    for entry in (e for e in entries if isinstance(e, dict)):
+        if entry.get("agent_id"):
+            found[f"agent {names.get(entry['agent_id'], entry['agent_id'])}"] = None
+        if entry.get("model"):
+            found[str(entry["model"])] = None
+    return list(found)
 
 
 def read_response(response: Any, context: RequestContext | None = None, *, running: frozenset[int] = frozenset(),

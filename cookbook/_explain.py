@@ -29,7 +29,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from importlib.resources import files
+
 import pydantic
+import yaml
 from mistralai.client import errors
 
 from . import _markup
@@ -45,175 +48,18 @@ class Advice:
     keywords: tuple[str, ...] = ()
 
 
-# Likely causes per status, most common first. The cause with the most keywords
-# found in the API message (or the 422 details) moves to the front.
-ADVICE: dict[int, tuple[Advice, ...]] = {
-    400: (
-        Advice(
-            "The request is valid JSON but the API refused one of its arguments or a combination of them.",
-            "Look at the API message above for the argument it names, correct it and send the request again.",
-        ),
-        Advice(
-            "A connector's tool_configuration sets both include and exclude; each connector takes one filter.",
-            "Keep either include (only these tools) or exclude (all but these tools), not both.",
-            ("include", "exclude", "tool_configuration"),
-        ),
-        Advice(
-            "The model name is not one the API knows.",
-            "Use an existing model such as mistral-small-latest; client.models.list() shows those your key can use.",
-            ("model",),
-        ),
-    ),
-    401: (
-        Advice(
-            "The request was not authenticated: the API key is missing, mistyped, or has been revoked.",
-            "Put an active key from the Mistral console in MISTRAL_API_KEY (no quotes or trailing spaces), "
-            "then restart the kernel so the new value is read.",
-            ("api key", "apikey", "bearer", "no api key"),
-        ),
-        Advice(
-            "The OAuth token passed in a connector's authorization has expired or was revoked.",
-            "Get a fresh access token from the service (for example Google) and pass it as the "
-            "connector's authorization value.",
-            ("oauth", "token", "expired", "connector"),
-        ),
-    ),
-    403: (
-        Advice(
-            "The connector's OAuth token does not carry the scopes the tool needs.",
-            "Ask for a token with the scopes the connector needs (for Gmail reading, gmail.readonly) and retry.",
-            ("scope", "oauth", "token"),
-        ),
-        Advice(
-            "The API key is valid but not allowed to use this resource, e.g. a private connector while the key "
-            "may only use connectors shared with the workspace.",
-            "Use a key whose connector access covers private connectors, or share the connector with the workspace.",
-            ("connector", "private", "permission", "access"),
-        ),
-    ),
-    404: (
-        Advice(
-            "No connector with that name or ID is visible to this API key.",
-            "Check the exact name with client.beta.connectors.get(...) or client.beta.connectors.list(), and "
-            "create the connector before a conversation or an agent refers to it.",
-            ("connector",),
-        ),
-        Advice(
-            "The agent ID does not exist, or the agent was deleted.",
-            "Create the agent first and pass agent.id from its response; client.beta.agents.list() shows them.",
-            ("agent",),
-        ),
-        Advice(
-            "The conversation ID is unknown, or that conversation was started with store=False.",
-            "Use the conversation_id of a stored conversation, or start a new one.",
-            ("conversation",),
-        ),
-    ),
-    422: (
-        Advice(
-            "The model name is not one the API knows.",
-            "Use an existing model such as mistral-small-latest; client.models.list() shows those your key can use.",
-            ("model",),
-        ),
-        Advice(
-            "Both model and agent_id were sent; a conversation takes one or the other.",
-            "When you talk to an agent, pass only agent_id: its model and tools come with it.",
-            ("agent_id", "agent"),
-        ),
-        Advice(
-            "A tool entry has an unknown type, or a field of a tool is malformed.",
-            'Spell built-in tools exactly ({"type": "web_search"}) and connectors as '
-            '{"type": "connector", "connector_id": ...}.',
-            ("tool type", "unknown tool", "'type'", "tag", "discriminator"),
-        ),
-        Advice(
-            "A tool name in tool_configuration is not one the connector's MCP server exposes.",
-            "List the connector's tools first (without a filter) and copy their exact names.",
-            ("include", "exclude", "tool_configuration", "tool name"),
-        ),
-        Advice(
-            "The same connector appears more than once in tools.",
-            "List each connector once in the tools array.",
-            ("duplicate", "twice", "more than once"),
-        ),
-        Advice(
-            "The connector is inactive, or its MCP server could not be reached.",
-            "Check the connector's server URL and that the MCP server answers, then activate the connector.",
-            ("inactive", "unreachable", "mcp", "server"),
-        ),
-    ),
-    429: (
-        Advice(
-            "Too many requests in a short time, or the workspace has used up its quota.",
-            "Wait, then retry with exponential backoff (the SDK takes retries=RetryConfig(...)); send fewer "
-            "requests at once, or check your plan's limits in the console.",
-        ),
-    ),
-    500: (
-        Advice(
-            "Something failed on Mistral's side, or in a connector's MCP server, while handling the request.",
-            "Retry after a short wait. If it keeps failing with a connector, call the tool directly with "
-            "client.beta.connectors.call_tool(...) to see whether the MCP server is the problem.",
-        ),
-    ),
-    502: (
-        Advice(
-            "A server between you and the model (a gateway, or a connector's MCP server) gave a bad answer.",
-            "Retry after a short wait; if a connector is involved, check that its MCP server is up.",
-        ),
-    ),
-    503: (
-        Advice(
-            "The service is overloaded or briefly down for maintenance.",
-            "Retry later with backoff; the Mistral status page says whether an incident is under way.",
-        ),
-    ),
-    504: (
-        Advice(
-            "The request took longer than the gateway allows, often a slow tool or MCP server.",
-            "Retry; ask for less work per request, or check the connector's MCP server.",
-        ),
-    ),
-}
+def _load_advice() -> tuple[dict[int, tuple[Advice, ...]], dict[str, Advice]]:
+    """The advice table (``cookbook/advice.yaml``): likely causes per HTTP status, and for other errors."""
+    doc = yaml.safe_load(files("cookbook").joinpath("advice.yaml").read_text(encoding="utf-8"))
+    by_status = {int(status): tuple(Advice(a["cause"], a["fix"], tuple(a.get("keywords", ()))) for a in items)
+                 for status, items in doc["by_status"].items()}
+    return by_status, {name: Advice(a["cause"], a["fix"]) for name, a in doc["other"].items()}
 
-CONNECTION = Advice(
-    "The request never reached the API: no network, a proxy or firewall in the way, or a wrong server URL "
-    "(MISTRAL_SERVER_URL, or make_client(server_url=...)).",
-    "Check the connection, the proxy settings and the server URL. Without network access, run the notebooks in "
-    "replay mode (COOKBOOK_MODE=replay), which answers from the bundled cassettes.",
-)
-DROPPED = Advice(
-    "The connection dropped while the answer was on its way: an unstable network, or a proxy or gateway that "
-    "cut it.",
-    "Run the cell again. If it keeps happening, check the network and any proxy between you and the API.",
-)
-TIMEOUT = Advice(
-    "The API did not answer within the client's timeout; requests that run tools (connectors, web search) can "
-    "take a while.",
-    "Allow more time: make_client(timeout_ms=300_000) for every request of the client (120 s by default), or "
-    "timeout_ms=... on one call; then run the cell again.",
-)
-RESPONSE_SHAPE = Advice(
-    "The API answered with data this version of the SDK does not recognise.",
-    "Upgrade the SDK (pip install -U mistralai); the raw answer is kept in the error's body.",
-)
-MALFORMED = Advice(
-    "The answer is not valid JSON: it was cut short or garbled on its way (a dropped connection, a proxy or a "
-    "gateway in between), not sent so by the API.",
-    "Run the cell again. If it repeats, check the server URL (MISTRAL_SERVER_URL) and any proxy in between.",
-)
-CLIENT_VALIDATION = Advice(
-    "The arguments given to the SDK do not match the request schema, so nothing was sent.",
-    "Fix the fields listed below; compare them with the recipe's code.",
-)
-NO_RESPONSE = Advice(
-    "The connection closed before the server sent an answer.",
-    "Retry; if it repeats, check the network and any proxy between you and the API.",
-)
-STREAM = Advice(
-    "The response stream ended with an error event part-way through.",
-    "Retry the request; if a connector was running, check its MCP server.",
-)
+
+ADVICE, OTHER = _load_advice()
+CONNECTION, DROPPED, TIMEOUT, MALFORMED = OTHER["connection"], OTHER["dropped"], OTHER["timeout"], OTHER["malformed"]
+RESPONSE_SHAPE, CLIENT_VALIDATION, NO_RESPONSE, STREAM = (OTHER["response_shape"], OTHER["client_validation"],
+                                                         OTHER["no_response"], OTHER["stream"])
 
 
 @dataclass
