@@ -144,6 +144,41 @@ def _first(events: list[dict], *names: str) -> dict:
     return found
 
 
+def _joined(events: list[dict], name: str) -> str:
+    return "".join(str(e.get(name) or "") for e in events)
+
+
+def _message_entry(events: list[dict]) -> dict:
+    return {"type": "message.output", "role": "assistant", "content": _message_content(events),
+            **_first(events, "created_at", "model", "agent_id")}
+
+
+def _function_entry(events: list[dict]) -> dict:
+    statuses = [e["confirmation_status"] for e in events if e.get("confirmation_status")]
+    return {"type": "function.call", "arguments": _joined(events, "arguments"),
+            **_first(events, "name", "tool_call_id", "created_at", "model", "agent_id"),
+            **({"confirmation_status": statuses[-1]} if statuses else {})}
+
+
+def _tool_entry(events: list[dict]) -> dict:
+    """A tool call from its events: started (empty arguments), the arguments in pieces, done (the result)."""
+    done = [e for e in events if e.get("type") == "tool.execution.done"]
+    entry = {"type": "tool.execution", "name": "?", **_first(events, "name", "created_at", "model", "agent_id"),
+             "arguments": _joined([e for e in events if e not in done], "arguments")}
+    if done:
+        entry.update(_first(done, "info"), **({"completed_at": done[0]["created_at"]} if done[0].get("created_at")
+                                              else {}))
+    return entry
+
+
+def _handoff_entry(events: list[dict]) -> dict:
+    sides = ("previous_agent_id", "previous_agent_name", "next_agent_id", "next_agent_name")
+    return {"type": "agent.handoff", **dict.fromkeys(sides, ""), **_first(events, *sides, "created_at")}
+
+
+_ENTRIES = {"message": _message_entry, "function": _function_entry, "tool": _tool_entry, "handoff": _handoff_entry}
+
+
 class StreamAssembler:
     """Folds conversation stream events into a ``ConversationResponse``.
 
@@ -208,34 +243,10 @@ class StreamAssembler:
 
     @staticmethod
     def _entry(slot: _Slot) -> dict:
-        events = slot.events
         if slot.family == "other":
-            return dict(events[0])
-        entry: dict[str, Any] = {"object": "entry", **({"id": slot.id} if slot.id is not None else {})}
-        if slot.family == "message":
-            entry.update(type="message.output", role="assistant", content=_message_content(events),
-                         **_first(events, "created_at", "model", "agent_id"))
-        elif slot.family == "function":
-            entry.update(type="function.call", arguments="".join(str(e.get("arguments") or "") for e in events),
-                         **_first(events, "name", "tool_call_id", "created_at", "model", "agent_id"))
-            statuses = [e["confirmation_status"] for e in events if e.get("confirmation_status")]
-            if statuses:
-                entry["confirmation_status"] = statuses[-1]
-        elif slot.family == "tool":
-            pieces = [e for e in events if e.get("type") != "tool.execution.done"]
-            done = [e for e in events if e.get("type") == "tool.execution.done"]
-            entry.update({"type": "tool.execution", "name": "?", **_first(events, "name", "created_at", "model",
-                                                                          "agent_id"),
-                          "arguments": "".join(str(e.get("arguments") or "") for e in pieces)})
-            if done:
-                entry.update(_first(done, "info"), **({"completed_at": done[0]["created_at"]}
-                                                       if done[0].get("created_at") else {}))
-        else:
-            entry.update(type="agent.handoff", **{f"{side}_agent_{what}": "" for side in ("previous", "next")
-                                                  for what in ("id", "name")})
-            entry.update(_first(events, "previous_agent_id", "previous_agent_name", "next_agent_id",
-                                "next_agent_name", "created_at"))
-        return entry
+            return dict(slot.events[0])
+        head = {"object": "entry", **({"id": slot.id} if slot.id is not None else {})}
+        return {**head, **_ENTRIES[slot.family](slot.events)}
 
     def response(self) -> Any:
         """The ``ConversationResponse`` assembled so far (the SDK model; its JSON when the SDK cannot parse it)."""
