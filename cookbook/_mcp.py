@@ -1,33 +1,22 @@
 """MCP preflight: look at an MCP server before registering it as a connector.
 
-A connector whose MCP server cannot be reached is refused with 422, and a
-connector's ``tool_configuration`` filters need the server's exact tool names.
-``inspect_mcp_server`` checks both before any Mistral call: it connects with the
-official ``mcp`` SDK (streamable HTTP), initializes a session and lists the
-tools, following pagination cursors::
+Mistral refuses (422) a connector whose MCP server it cannot reach, and a connector's
+``tool_configuration`` needs the server's exact tool names. ``inspect_mcp_server`` checks
+both first: with the official ``mcp`` SDK (streamable HTTP) it initializes a session and
+lists the tools, following cursors, all within ``timeout`` seconds::
 
-    info = await inspect_mcp_server("https://mcp.deepwiki.com/mcp")   # in a notebook cell
-    info                      # a table: tool names, arguments, descriptions
+    info = await inspect_mcp_server("https://mcp.deepwiki.com/mcp")   # a table in a notebook
     info.tool_names           # ['read_wiki_structure', 'read_wiki_contents', 'ask_question']
-
     info = inspect_mcp_server_sync("https://mcp.deepwiki.com/mcp")    # in a script
 
-The whole exchange is bounded by ``timeout`` seconds. Every failure is one
-:class:`McpPreflightError` whose ``kind`` says what went wrong and whose message
-says how to fix it; the SDK's nested exception groups are unwrapped to their root.
-
-With a cookbook client (``client=make_client(...)``) the preflight follows the
-client's mode: replay answers from the client's cassettes, record writes to its
-cassette, live talks to the server. Cassettes keep no headers, so a replayed
-exchange has no MCP session id, and the SDK never opens the session's GET event
-stream nor sends the DELETE that ends it: record mode sends those two without
-writing them. Recordings are matched on path and body, not on the host, so
-replay first checks that the cassettes hold an ``initialize`` sent to this very
-URL. Recorded bodies are the same on every run (JSON-RPC ids count from 1,
-``clientInfo`` is :data:`CLIENT_INFO`), but ``initialize`` carries the protocol
-version the mcp SDK offers: an SDK that offers another one misses older recordings.
-
-:func:`record_mcp_preflight` appends a real exchange to a cassette file.
+Every failure is one :class:`McpPreflightError` with a ``kind`` and a message naming cause and fix.
+With a cookbook client the preflight follows its mode: replay answers from its cassettes, record
+writes to its cassette, live talks to the server. Cassettes keep no headers, so a replayed exchange
+has no session id and the SDK sends neither the session's GET stream nor its closing DELETE: record
+mode sends those two unwritten. Recordings are matched on path and body, not host, so replay first
+checks for an ``initialize`` recorded for this very URL. Bodies are the same on every run (ids count
+from 1, ``clientInfo`` is :data:`CLIENT_INFO`), but ``initialize`` carries the protocol version the
+SDK offers: an SDK that offers another one misses older recordings.
 """
 
 from __future__ import annotations
@@ -37,7 +26,7 @@ import contextvars
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -60,14 +49,10 @@ from ._transport import PROVENANCE_HEADER, LiveTransport
 __all__ = ["McpPreflightError", "McpServerInfo", "McpTool", "inspect_mcp_server", "inspect_mcp_server_sync",
            "record_mcp_preflight"]
 
-# Sent as ``clientInfo`` in ``initialize``. Recordings are matched on their JSON body, so this is a
-# constant (not the package version): changing it would make every recorded preflight miss.
+# ``clientInfo`` in ``initialize``: recordings are matched on their body, so not the package version.
 CLIENT_INFO = {"name": "mistral-connectors-cookbook", "version": "1"}
 
 T = TypeVar("T")
-
-
-# --------------------------------------------------------------------------- results
 
 
 @dataclass(frozen=True)
@@ -111,10 +96,9 @@ def _schema_type(spec: Any) -> str:
 
 @dataclass(frozen=True)
 class McpServerInfo:
-    """What an MCP server said about itself: identity, protocol version and tools.
+    """What an MCP server said about itself; a table in Jupyter, the same as text in ``print()``.
 
-    Displays as a table in Jupyter; ``print()`` gives the same as text. ``tool_names`` are
-    the exact names to use in a connector's ``tool_configuration`` (``include`` / ``exclude``).
+    ``tool_names`` are the exact names for a connector's ``tool_configuration`` include/exclude.
     """
 
     url: str
@@ -147,14 +131,11 @@ class McpServerInfo:
         return _markup.mimebundle(str(self), str(_markup.render("mcp.html.j2", info=self)), include, exclude)
 
 
-# --------------------------------------------------------------------------- the error
-
-
 class McpPreflightError(CookbookError):
     """The MCP server could not be inspected; the message names the cause and the fix.
 
-    ``kind`` is one of ``unreachable``, ``not_mcp``, ``auth``, ``timeout``, ``protocol``. ``status`` is
-    the HTTP status that decided it, if any; ``detail`` the root cause as observed (never a header value).
+    ``kind``: a key of :attr:`TITLES`. ``status``: the HTTP status that decided it, if any;
+    ``detail``: the root cause as observed (never a header value).
     """
 
     TITLES = {"unreachable": "MCP server unreachable", "not_mcp": "Not an MCP endpoint",
@@ -170,7 +151,6 @@ class McpPreflightError(CookbookError):
 
     @property
     def card(self) -> ErrorCard:
-        """The error as an :class:`~cookbook.ErrorCard` (the look of the API error cards)."""
         title = self.TITLES[self.kind] + (f" (HTTP {self.status})" if self.status else "")
         details = [self.summary] + ([f"Root cause: {self.detail}"] if self.detail else [])
         return ErrorCard(title=title, error_type=f"McpPreflightError: {self.kind}", details=details,
@@ -180,132 +160,102 @@ class McpPreflightError(CookbookError):
         return self.card._repr_mimebundle_(include, exclude)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # IPython's plain-text formatter would show repr() of an exception; this comes first.
-        printer.text(str(self.card))
+        printer.text(str(self.card))  # IPython's text formatter would otherwise show repr() of an exception
 
     def _render_traceback_(self) -> list[str]:
-        # In IPython the message is the whole story; the SDK's frames would hide it.
-        return [f"McpPreflightError ({self.kind}): {self}"]
+        return [f"McpPreflightError ({self.kind}): {self}"]  # in IPython: the message, not the SDK's frames
+
+
+# --------------------------------------------------------------------------- explaining a failure
 
 
 class _Answer(NamedTuple):
-    """One HTTP answer to a JSON-RPC POST of the preflight (headers are not kept)."""
+    """An HTTP answer to one of the preflight's JSON-RPC POSTs."""
 
-    method: str  # the request's JSON-RPC method, quoted: "'initialize'"
+    method: str  # the request's JSON-RPC method, quoted: 'initialize'
     status: int
-    content_type: str
+    content_type: str  # or "no content type"
 
     @property
     def odd(self) -> bool:
-        """An HTTP error, or a success that is neither JSON nor an event stream (202: a notification's)."""
-        kind = self.content_type.split(";")[0].strip().lower()
-        return self.status >= 400 or (200 <= self.status < 300 and self.status != 202
-                                      and kind not in ("application/json", "text/event-stream"))
-
-
-# Messages the mcp SDK makes up for an HTTP error without a JSON-RPC body.
-_SDK_STAND_INS = {"Not Found", "Session terminated", "Server returned an error response"}
-_DNS_FAILURES = ("name or service", "nodename", "getaddrinfo", "name resolution", "not known")
-_USE_ENDPOINT = "Use the server's MCP endpoint, usually the URL ending in /mcp (e.g. https://mcp.deepwiki.com/mcp)."
-_TOLD_MISTRAL = "Mistral would refuse a connector for this server with 422."
+        """An HTTP error, or a success (but a notification's 202) that is neither JSON nor an event stream."""
+        mcp_type = self.content_type.split(";")[0].strip().lower() in ("application/json", "text/event-stream")
+        return self.status >= 400 or (200 <= self.status < 300 and self.status != 202 and not mcp_type)
 
 
 @dataclass
 class _Failure:
-    """What a failed preflight observed: the facts :data:`_RULES` test and their messages quote."""
+    """What a failed preflight observed: the facts :data:`_RULES` test and their texts quote."""
 
     url: str
     root: BaseException
     timeout: float
     credentials: bool  # headers= were given
     answer: _Answer  # the first odd answer, else the last one
+    status: int | None = field(init=False)  # the answer's HTTP status, if odd
+    error: MCPError | None = field(init=False)  # the root, if it is a JSON-RPC error
+    said: str = field(init=False)  # "<url> answered HTTP <status> to the MCP <method> request."
+    detail: str = field(init=False)  # the root, as "<type>: <message>"
 
-    @property
-    def status(self) -> int | None:
-        return self.answer.status if self.answer.odd else None
-
-    @property
-    def said(self) -> str:
-        status = self.answer.status
-        try:
-            status = f"{status} {HTTPStatus(status).phrase}"
-        except ValueError:
-            pass
-        return f"{self.url} answered HTTP {status} to the MCP {self.answer.method} request."
-
-    @property
-    def content_type(self) -> str:
-        return self.answer.content_type or "no content type"
-
-    @property
-    def detail(self) -> str:
-        return _describe(self.root)
-
-    @property
-    def error(self) -> MCPError | None:
-        return self.root if isinstance(self.root, MCPError) else None
-
-    def is_a(self, *kinds: type[BaseException]) -> bool:
-        return isinstance(self.root, kinds)
+    def __post_init__(self) -> None:
+        self.status = self.answer.status if self.answer.odd else None
+        self.error = self.root if isinstance(self.root, MCPError) else None
+        status = f"{self.status} {HTTPStatus(self.status).phrase}" if self.status in set(HTTPStatus) else self.status
+        self.said = f"{self.url} answered HTTP {status} to the MCP {self.answer.method} request."
+        text = str(self.root).strip()
+        self.detail = f"{type(self.root).__name__}: {text}" if text else type(self.root).__name__
 
 
-# (when, kind, summary, cause, fix): the first rule whose ``when`` holds explains the failure ``f``;
-# the texts are str.format templates over it.
-_RULES: list[tuple[Callable[[_Failure], bool], str, str, str, str]] = [
-    (lambda f: f.is_a(TimeoutError, httpx.TimeoutException), "timeout",
+_NETWORK = (httpx.NetworkError, httpx.ProxyError)
+_DNS_WORDS = ("name or service", "nodename", "getaddrinfo", "name resolution", "not known")
+_SDK_STAND_INS = {"Not Found", "Session terminated", "Server returned an error response"}  # no JSON-RPC body
+_USE_ENDPOINT = "Use the server's MCP endpoint, usually the URL ending in /mcp (e.g. https://mcp.deepwiki.com/mcp)."
+_422 = "Mistral would refuse a connector for this server with 422."
+
+# (when, kind, summary, cause, fix): the first rule that holds for the failure ``f`` explains it;
+# its texts are str.format templates over ``f``.
+_RULES: list[tuple[Callable[[_Failure], Any], str, str, str, str]] = [
+    (lambda f: isinstance(f.root, TimeoutError | httpx.TimeoutException), "timeout",
      "{f.url} did not finish connect, initialize and list tools within {f.timeout:g} s.",
      "The server is slow or overloaded, or a proxy is holding the connection.",
      "Retry with a larger timeout=..., or check the server's health; Mistral may give up on a slow server too."),
-    (lambda f: f.is_a(httpx.NetworkError, httpx.ProxyError) and any(s in str(f.root).lower() for s in _DNS_FAILURES),
-     "unreachable", "Could not resolve the host of {f.url}.",
-     "The host name does not exist in DNS (a typo?), or there is no network.",
-     "Check the server URL; " + _TOLD_MISTRAL),
-    (lambda f: f.is_a(httpx.NetworkError, httpx.ProxyError), "unreachable",
-     "Could not connect to the MCP server at {f.url}.",
+    (lambda f: isinstance(f.root, _NETWORK) and any(w in str(f.root).lower() for w in _DNS_WORDS), "unreachable",
+     "Could not resolve the host of {f.url}.", "The host name is not in DNS (a typo?), or there is no network.",
+     "Check the server URL. " + _422),
+    (lambda f: isinstance(f.root, _NETWORK), "unreachable", "Could not connect to the MCP server at {f.url}.",
      "Nothing accepted the connection: the server is down, the port is wrong, or a firewall or proxy is in the way.",
-     "Check the URL (scheme, host, port) and that the server is running; " + _TOLD_MISTRAL),
+     "Check the URL (scheme, host, port) and that the server is running. " + _422),
     (lambda f: f.status in (401, 403) and f.credentials, "auth", "{f.said}",
-     "The server refused the credentials passed in headers=: the token may be wrong, expired, or lack the "
-     "permission (scope) this server needs.",
-     'Pass a valid token, e.g. headers={{"Authorization": "Bearer <token>"}}.'),
-    (lambda f: f.status in (401, 403), "auth", "{f.said}",
-     "The server refuses access without credentials, and none were sent.",
-     'Pass them, e.g. inspect_mcp_server(url, headers={{"Authorization": "Bearer <token>"}}) (for an OAuth '
-     "server: an access token from its authorization server), and give the connector the same credentials."),
+     "The server refused the credentials passed in headers=: a wrong or expired token, or one without the scope "
+     "this server needs.", 'Pass a valid token, e.g. headers={{"Authorization": "Bearer <token>"}}.'),
+    (lambda f: f.status in (401, 403), "auth", "{f.said}", "The server wants credentials and none were sent.",
+     'Pass them, e.g. inspect_mcp_server(url, headers={{"Authorization": "Bearer <token>"}}) (OAuth: a token '
+     "from the server's authorization server), and give the connector the same."),
     (lambda f: f.status in (502, 503, 504), "unreachable", "{f.said}",
      "A gateway in front of the MCP server could not reach it, or the server is overloaded.",
      "Retry later; check that the MCP server behind the URL is up."),
-    (lambda f: (f.status or 0) >= 500, "protocol", "{f.said}",
-     "The server failed while handling an MCP request.",
+    (lambda f: (f.status or 0) >= 500, "protocol", "{f.said}", "The server failed while handling an MCP request.",
      "Retry; if it persists, check the server's logs or tell its maintainer."),
     (lambda f: (f.status or 0) >= 400 and (f.error is None or f.error.message in _SDK_STAND_INS), "not_mcp",
-     "{f.said}", "Nothing at this URL speaks MCP over streamable HTTP (wrong path, or a server of another kind).",
+     "{f.said}", "Nothing at this URL speaks MCP over streamable HTTP (a wrong path, or another kind of server).",
      _USE_ENDPOINT),
     (lambda f: f.answer.odd and f.answer.status < 400, "not_mcp",
-     "{f.url} answered the MCP {f.answer.method} request with {f.content_type}, not JSON or an event stream.",
+     "{f.url} answered the MCP {f.answer.method} request with {f.answer.content_type}, not JSON or an event stream.",
      "This URL serves something else (a web page?), not an MCP endpoint.", _USE_ENDPOINT),
-    (lambda f: f.error is not None and f.error.code == PARSE_ERROR, "not_mcp",
+    (lambda f: f.error and f.error.code == PARSE_ERROR, "not_mcp",
      "{f.url} answered with data that is not a JSON-RPC message.",
      "The URL answers JSON, but not the MCP protocol.", _USE_ENDPOINT),
-    (lambda f: f.error is not None and f.error.message.startswith("Redirect to"), "not_mcp",
-     "{f.url} redirects elsewhere.", "{f.error.message}",
-     "Use the URL the redirect points to, if it is the intended server."),
-    (lambda f: f.error is not None, "protocol",
-     "{f.url} answered the MCP {f.answer.method} request with a JSON-RPC error (code {f.error.code}): "
-     "{f.error.message}",
+    (lambda f: f.error and f.error.message.startswith("Redirect to"), "not_mcp", "{f.url} redirects elsewhere.",
+     "{f.error.message}", "Use the URL the redirect points to, if it is the intended server."),
+    (lambda f: f.error, "protocol",
+     "{f.url} answered the MCP {f.answer.method} request with JSON-RPC error {f.error.code}: {f.error.message}",
      "The server speaks JSON-RPC but refused the request.",
-     "Read the server's message; check that this is its MCP endpoint and that it supports the MCP protocol "
+     "Read the server's message; check that the URL is its MCP endpoint and that it supports the MCP protocol "
      "versions of the installed mcp SDK."),
     (lambda f: True, "protocol", "{f.url} did not answer as an MCP server should.",
      "The exchange failed with {f.detail}.",
-     "Check that the URL is the server's MCP (streamable HTTP) endpoint; if it is, the server may implement "
-     "the protocol incorrectly."),
+     "Check that the URL is the server's MCP (streamable HTTP) endpoint; if so, the server may get MCP wrong."),
 ]
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _classify(root: BaseException, url: str, answers: list[_Answer], *, credentials: bool,
@@ -317,13 +267,6 @@ def _classify(root: BaseException, url: str, answers: list[_Answer], *, credenti
     summary, cause, fix = (text.format(f=failure) for text in texts)
     return McpPreflightError(summary, kind=kind, url=url, cause=cause, fix=fix, status=failure.status,
                              detail=failure.detail)
-
-
-def _bad_url(url: Any) -> McpPreflightError:
-    return McpPreflightError(
-        f"{url!r} is not an http(s) URL.", kind="unreachable", url=str(url),
-        cause="An MCP connector's server is reached over streamable HTTP at an http:// or https:// URL.",
-        fix="Pass the full endpoint URL, e.g. https://mcp.deepwiki.com/mcp.")
 
 
 def _root_cause(error: BaseException) -> BaseException:
@@ -339,16 +282,14 @@ def _leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-# --------------------------------------------------------------------------- transports
+# --------------------------------------------------------------------------- modes
 
 
 class _Recording(httpx.AsyncBaseTransport):
-    """Record: the JSON-RPC POSTs are sent and written to ``cassette``; GET and DELETE are sent, unwritten.
+    """Record: JSON-RPC POSTs are sent and written to ``cassette``; the session's GET and DELETE only sent.
 
-    Replay never sends the session's GET event stream nor its closing DELETE (no session id), so
-    recording them would only add dead entries; and the GET stream stays open, which a recorder would
-    wait on. The connection pools are this object's own, so the preflight can run on another event
-    loop than the client it records for.
+    Replay never sends those two, and the GET stream stays open, which a recorder would wait on. The
+    connection pools are this object's own, so the preflight can run on another event loop than the client.
     """
 
     def __init__(self, cassette: Path, headers: Mapping[str, str] | None):
@@ -368,28 +309,28 @@ class _Recording(httpx.AsyncBaseTransport):
         await self._direct.aclose()
 
 
-def _check_recorded(url: str, replay: Any) -> None:
-    """In replay, fail fast unless the cassettes hold an ``initialize`` sent to this very URL.
+def _replaying(url: str, replay: Any) -> httpx.AsyncBaseTransport:
+    """Answers from the client's replay transport, if its cassettes hold an ``initialize`` sent to ``url``.
 
-    Recordings are matched on method, path and body, never on the host, and every preflight starts
-    with the same ``initialize``: without this check, ``https://other.example/mcp`` would be answered
-    with DeepWiki's recording.
+    Recordings are matched on path and body, never on the host, and every preflight starts with the same
+    ``initialize``: without this check, ``https://other.example/mcp`` would replay DeepWiki's answers.
     """
-    recorded = sorted({request.uri for cassette in replay.cassettes for request in cassette.requests
-                       if request.method == "POST" and _jsonrpc_method(_cassette.parsed_body(request)) == "initialize"})
-    if any(httpx.URL(uri) == httpx.URL(url) for uri in recorded):
-        return
+    recorded = sorted({r.uri for c in replay.cassettes for r in c.requests
+                       if r.method == "POST" and _method(_cassette.parsed_body(r)) == "'initialize'"})
     names = tuple(Path(c.path).stem for c in replay.cassettes)
-    raise ReplayMiss(
-        f"No recorded MCP preflight for {url} in cassette{'s' if len(names) != 1 else ''} "
-        f"{', '.join(names) or '(none)'}.\nRecorded MCP servers: {', '.join(recorded) or 'none'}.\n"
-        "To run it for real, use a client in live mode (or no client); to add it to a cassette, run it with a "
-        "client in record mode, or cookbook._mcp.record_mcp_preflight(url, cassette_path).",
-        method="POST", path=httpx.URL(url).raw_path.decode("ascii"), cassettes=names)
+    if not any(httpx.URL(uri) == httpx.URL(url) for uri in recorded):
+        raise ReplayMiss(
+            f"No recorded MCP preflight for {url} in cassette{'s' if len(names) != 1 else ''} "
+            f"{', '.join(names) or '(none)'}.\nRecorded MCP servers: {', '.join(recorded) or 'none'}.\n"
+            "To run it for real, use a client in live mode (or none); to record it, use a client in record mode "
+            "or cookbook._mcp.record_mcp_preflight(url, cassette_path).",
+            method="POST", path=httpx.URL(url).raw_path.decode("ascii"), cassettes=names)
+    return httpx.MockTransport(replay.handle_async_request)  # closing it never closes the client's
 
 
-def _jsonrpc_method(body: Any) -> str | None:
-    return body.get("method") if isinstance(body, dict) else None
+def _method(body: Any) -> str:
+    """A JSON-RPC message's method, quoted: 'initialize'."""
+    return repr(body["method"]) if isinstance(body, dict) and "method" in body else "JSON-RPC"
 
 
 # --------------------------------------------------------------------------- the preflight
@@ -399,44 +340,36 @@ async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = No
                              client: Any = None) -> McpServerInfo:
     """Connect to the MCP server at ``url``, initialize a session and list its tools.
 
-    ``headers`` are sent with every request (e.g. ``{"Authorization": "Bearer ..."}``). ``timeout``
-    (seconds) bounds the whole preflight. ``client``, a cookbook client, decides the mode: replay
-    answers from its cassettes, record writes to its cassette, live (or no client) talks to the server.
-
-    Raises :class:`McpPreflightError` (with ``kind``) when the server cannot be inspected, and
-    :class:`cookbook.ReplayMiss` in replay when the cassettes hold no recording of this preflight.
+    ``headers`` go with every request (e.g. ``{"Authorization": "Bearer ..."}``); ``timeout`` (seconds)
+    bounds the whole preflight; ``client``, a cookbook client, decides the mode (none: live).
+    Raises :class:`McpPreflightError`, or :class:`cookbook.ReplayMiss` for an unrecorded preflight in replay.
     """
     _check_arguments(url, timeout)
     info = getattr(client, "cookbook", None)
     mode, transport = getattr(info, "mode", "live"), getattr(info, "transport", None)
     if mode == "replay" and transport is not None:
-        _check_recorded(url, transport)
-        # a transport of its own: closing it never closes the client's
-        return await _inspect(url, headers=headers, timeout=timeout, mode=mode,
-                              http_transport=httpx.MockTransport(transport.handle_async_request))
-    if mode == "record" and transport is not None:
-        return await _inspect(url, headers=headers, timeout=timeout, mode=mode,
-                              http_transport=_Recording(transport.cassette, headers))
-    return await _inspect(url, headers=headers, timeout=timeout, mode="live", http_transport=None)
+        http_transport: httpx.AsyncBaseTransport | None = _replaying(url, transport)
+    elif mode == "record" and transport is not None:
+        http_transport = _Recording(transport.cassette, headers)
+    else:
+        mode, http_transport = "live", None
+    return await _inspect(url, headers=headers, timeout=timeout, mode=mode, http_transport=http_transport)
 
 
 def inspect_mcp_server_sync(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10,
                             client: Any = None) -> McpServerInfo:
     """:func:`inspect_mcp_server` for code that is not async (scripts, widget callbacks).
 
-    Runs the preflight on a fresh event loop in a worker thread, so it also works while an event loop
-    is running in this thread; in a notebook cell, prefer ``await inspect_mcp_server(...)``.
+    Runs on a fresh event loop in a worker thread, so it works while a loop runs in this thread too.
     """
     return _run_sync(lambda: inspect_mcp_server(url, headers=headers, timeout=timeout, client=client))
 
 
 def record_mcp_preflight(url: str, cassette: str | os.PathLike[str], *, headers: Mapping[str, str] | None = None,
                          timeout: float = 10) -> McpServerInfo:
-    """Run the preflight against the real server and append the exchange to a cassette file.
+    """Run the preflight against the real server and add the exchange, scrubbed, to a cassette file.
 
-    The exchange (``initialize``, ``notifications/initialized``, each ``tools/list`` page) is written,
-    scrubbed, next to what the file already holds; an earlier recording of the same requests is
-    replaced. No Mistral key is needed. Header values (``headers``) are never written.
+    An earlier recording of the same requests is replaced; header values are never written.
     """
     _check_arguments(url, timeout)
     path = _cassette.resolve(cassette, must_exist=False, recording=True)
@@ -446,17 +379,17 @@ def record_mcp_preflight(url: str, cassette: str | os.PathLike[str], *, headers:
 
 def _check_arguments(url: Any, timeout: Any) -> None:
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-        raise _bad_url(url)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise McpPreflightError(
+            f"{url!r} is not an http(s) URL.", kind="unreachable", url=str(url),
+            cause="An MCP connector's server is reached over streamable HTTP at an http:// or https:// URL.",
+            fix="Pass the full endpoint URL, e.g. https://mcp.deepwiki.com/mcp.")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
 
 
-def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await make()
-
+def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     with ThreadPoolExecutor(1, thread_name_prefix="mcp-preflight") as pool:
-        return pool.submit(asyncio.run, main()).result()
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: float, mode: str,
@@ -467,22 +400,22 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
 
     async def note(response: httpx.Response) -> None:
         if response.request.method == "POST":  # the JSON-RPC messages; GET and DELETE are session plumbing
-            method = repr(_jsonrpc_method(json.loads(response.request.content)))
-            answers.append(_Answer(method, response.status_code, response.headers.get("content-type", "")))
+            method = _method(json.loads(response.request.content))
+            answers.append(_Answer(method, response.status_code,
+                                   response.headers.get("content-type") or "no content type"))
             if method == "'tools/list'" and PROVENANCE_HEADER in response.headers:
                 provenance.append(response.headers[PROVENANCE_HEADER])
 
-    http = httpx.AsyncClient(headers=dict(headers or {}), timeout=httpx.Timeout(timeout), transport=http_transport,
-                             event_hooks={"response": [note]})
     _quiet_sdk_logs()
     flag = _IN_PREFLIGHT.set(True)
     try:
         with anyio.fail_after(timeout):
-            async with http:
+            async with httpx.AsyncClient(headers=dict(headers or {}), timeout=timeout, transport=http_transport,
+                                         event_hooks={"response": [note]}) as http:
                 init, tools = await _session(url, http)
     except Exception as error:
         root = _root_cause(error)
-        if isinstance(root, (McpPreflightError, ReplayMiss)):
+        if isinstance(root, McpPreflightError | ReplayMiss):
             raise root from None
         raise _classify(root, url, answers, credentials=bool(headers), timeout=timeout) from root
     finally:
@@ -493,17 +426,15 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
 
 
 async def _session(url: str, http: httpx.AsyncClient) -> tuple[Any, list[McpTool]]:
-    """``initialize``'s result and every page of ``tools/list``."""
+    """``initialize``'s result and the tools of every ``tools/list`` page (an endless listing: the timeout)."""
     async with streamable_http_client(url, http_client=http) as (read, write, *_):
         async with ClientSession(read, write, client_info=Implementation(**CLIENT_INFO)) as session:
-            init = await session.initialize()
-            tools, cursor, cursors = [], None, set()
-            while True:  # a listing that never ends is cut by the timeout
+            init, tools, cursor, cursors = await session.initialize(), [], None, set()
+            while True:
                 page = await session.list_tools(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
                 tools += [McpTool(t.name, t.description or "", dict(t.input_schema or {}),
-                                  t.title or (t.annotations.title if t.annotations else None)) for t in page.tools]
-                cursor = page.next_cursor
-                if not cursor:
+                                  t.title or (t.annotations and t.annotations.title)) for t in page.tools]
+                if not (cursor := page.next_cursor):
                     return init, tools
                 if cursor in cursors:
                     raise McpPreflightError(f"{url} sent the tools/list cursor {cursor!r} twice.", kind="protocol",
@@ -512,9 +443,9 @@ async def _session(url: str, http: httpx.AsyncClient) -> tuple[Any, list[McpTool
                 cursors.add(cursor)
 
 
-# The streamable HTTP client logs the failures the preflight reports (an unexpected content type, a body
-# that is not JSON-RPC, a redirect) as errors, some with a traceback. Within a preflight (a context
-# variable, which the SDK's tasks inherit) those records are dropped: the McpPreflightError says it once.
+# The SDK logs as errors the failures a preflight reports (a wrong content type, a body that is not
+# JSON-RPC, a redirect). Within a preflight (a context variable: the SDK's tasks inherit it) those
+# records are dropped; the McpPreflightError says it once.
 _IN_PREFLIGHT: contextvars.ContextVar[bool] = contextvars.ContextVar("cookbook_mcp_preflight", default=False)
 
 
