@@ -89,51 +89,61 @@ def _check_names(where: str, key: str, names: Any) -> None:
                                  "strings, exactly as the MCP server lists them (client.beta.connectors.list_tools).")
 
 
+def _check_type(where: str, kind: Any) -> None:
+    if kind not in TOOL_TYPES:
+        squeezed = kind.replace("-", "").replace("_", "").replace(" ", "").lower() if isinstance(kind, str) else None
+        near = [t for t in TOOL_TYPES if t.replace("_", "") == squeezed]
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise InvalidRequest(f"{where} has type {kind!r}, which is not a tool type.{hint} Use one of: "
+                             f"{', '.join(TOOL_TYPES)}.")
+
+
+def _check_filters(where: str, config: Any) -> None:
+    if not isinstance(config, Mapping):
+        raise InvalidRequest(f"{where}: tool_configuration must be a dict with include or exclude.")
+    if config.get("include") is not None and config.get("exclude") is not None:
+        raise InvalidRequest(f"{where}: tool_configuration has both include and exclude. Use one: include "
+                             "keeps only the listed tools, exclude hides the listed tools.")
+    for key in ("include", "exclude"):
+        if config.get(key) is not None:
+            _check_names(where, key, config[key])
+
+
+def _check_authorization(where: str, auth: Any) -> None:
+    value = auth.get("value") if isinstance(auth, Mapping) else None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(f"{where}: authorization needs a token: {{'type': 'oauth2-token', 'value': <the "
+                             "access token>}; read it from an environment variable (cookbook.oauth_token).")
+
+
+def _check_connector(where: str, tool: Mapping, seen: dict[str, str]) -> None:
+    connector_id = tool.get("connector_id")
+    if not isinstance(connector_id, str) or not connector_id.strip():
+        raise InvalidRequest(f"{where}: a connector needs connector_id, its name or UUID, e.g. "
+                             "{'type': 'connector', 'connector_id': 'my_deepwiki'}.")
+    if connector_id in seen:
+        raise InvalidRequest(f"{where}: connector {connector_id!r} is already {seen[connector_id]}. "
+                             "List each connector once; put all its settings in that one entry.")
+    seen[connector_id] = where
+    _check_filters(where, tool.get("tool_configuration") or {})
+    if tool.get("authorization") is not None:
+        _check_authorization(where, tool["authorization"])
+
+
 def check_tools(tools: Any) -> None:
     """Raise :class:`InvalidRequest` for a tools list the API would refuse: see the recipes' error tables."""
     if tools is None:
         return
-    if isinstance(tools, Mapping) or not isinstance(tools, (list, tuple)):
+    if isinstance(tools, Mapping) or not isinstance(tools, list | tuple):
         raise InvalidRequest("tools must be a list of tool specs, e.g. tools=[{'type': 'web_search'}].")
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}  # connector -> where it was listed
     for index, raw in enumerate(tools):
-        tool = _plain(raw)
-        where = f"tools[{index}]"
+        tool, where = _plain(raw), f"tools[{index}]"
         if not isinstance(tool, Mapping):
             raise InvalidRequest(f"{where} is {tool!r}: each tool is a dict such as {{'type': 'web_search'}}.")
-        kind = tool.get("type")
-        if kind not in TOOL_TYPES:
-            near = [t for t in TOOL_TYPES if isinstance(kind, str) and t.replace("_", "") == kind.replace("-", "")
-                    .replace("_", "").replace(" ", "").lower()]
-            hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise InvalidRequest(f"{where} has type {kind!r}, which is not a tool type.{hint} Use one of: "
-                                 f"{', '.join(TOOL_TYPES)}.")
-        if kind != "connector":
-            continue
-        connector_id = tool.get("connector_id")
-        if not isinstance(connector_id, str) or not connector_id.strip():
-            raise InvalidRequest(f"{where}: a connector needs connector_id, its name or UUID, e.g. "
-                                 "{'type': 'connector', 'connector_id': 'my_deepwiki'}.")
-        if connector_id in seen:
-            raise InvalidRequest(f"{where}: connector {connector_id!r} is already tools[{seen[connector_id]}]. "
-                                 "List each connector once; put all its settings in that one entry.")
-        seen[connector_id] = index
-        config = tool.get("tool_configuration") or {}
-        if not isinstance(config, Mapping):
-            raise InvalidRequest(f"{where}: tool_configuration must be a dict with include or exclude.")
-        if config.get("include") is not None and config.get("exclude") is not None:
-            raise InvalidRequest(f"{where}: tool_configuration has both include and exclude. Use one: include "
-                                 "keeps only the listed tools, exclude hides the listed tools.")
-        for key in ("include", "exclude"):
-            if config.get(key) is not None:
-                _check_names(where, key, config[key])
-        auth = tool.get("authorization")
-        if auth is not None:
-            value = auth.get("value") if isinstance(auth, Mapping) else None
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidRequest(f"{where}: authorization needs a token: {{'type': 'oauth2-token', "
-                                     "'value': <the access token>}; read it from an environment variable "
-                                     "(cookbook.oauth_token).")
+        _check_type(where, tool.get("type"))
+        if tool.get("type") == "connector":
+            _check_connector(where, tool, seen)
 
 
 def _user_texts(inputs: Any) -> list[Any]:
