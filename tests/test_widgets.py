@@ -7,6 +7,7 @@ tests talk to the local fake API on 127.0.0.1, never to Mistral.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -174,7 +175,7 @@ def test_a_preset_list_is_shown_and_given_back_unchanged(replay05):
     assert picker.tools == INCLUDE_ASK
     row = picker.connector("my_deepwiki")
     assert row.check.value and row.filter.value == "include" and row.names.value == ("ask_question",)
-    assert json.loads(re.sub(r"<[^>]+>", "", picker.preview.value).replace("&quot;", '"')) == INCLUDE_ASK
+    assert json.loads(html.unescape(re.sub(r"<[^>]+>", "", picker.preview.value))) == INCLUDE_ASK
     with pytest.raises(ValueError, match="cannot show the tool"):
         ToolPicker(replay05, tools=[{"type": "function", "function": {"name": "f"}}])
 
