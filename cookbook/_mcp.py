@@ -1,22 +1,11 @@
-"""MCP preflight: look at an MCP server before registering it as a connector.
+"""MCP preflight: look at an MCP server (identity, exact tool names) before registering it as a connector.
 
-Mistral refuses (422) a connector whose MCP server it cannot reach, and a connector's
-``tool_configuration`` needs the server's exact tool names. ``inspect_mcp_server`` checks
-both first: with the official ``mcp`` SDK (streamable HTTP) it initializes a session and
-lists the tools, following cursors, all within ``timeout`` seconds::
-
-    info = await inspect_mcp_server("https://mcp.deepwiki.com/mcp")   # a table in a notebook
-    info.tool_names           # ['read_wiki_structure', 'read_wiki_contents', 'ask_question']
-    info = inspect_mcp_server_sync("https://mcp.deepwiki.com/mcp")    # in a script
-
-Every failure is one :class:`McpPreflightError` with a ``kind`` and a message naming cause and fix.
-With a cookbook client the preflight follows its mode: replay answers from its cassettes, record
-writes to its cassette, live talks to the server. Cassettes keep no headers, so a replayed exchange
-has no session id and the SDK sends neither the session's GET stream nor its closing DELETE: record
-mode sends those two unwritten. Recordings are matched on path and body, not host, so replay first
-checks for an ``initialize`` recorded for this very URL. Bodies are the same on every run (ids count
-from 1, ``clientInfo`` is :data:`CLIENT_INFO`), but ``initialize`` carries the protocol version the
-SDK offers: an SDK that offers another one misses older recordings.
+``inspect_mcp_server`` initializes a session with the official ``mcp`` SDK over streamable HTTP and
+lists the tools, within ``timeout``; every failure is one :class:`McpPreflightError` naming cause and
+fix. With a cookbook client it follows the client's mode (replay, record, live). Cassettes keep no
+headers, so a replayed exchange has no session id and the SDK sends neither the session's GET stream
+nor its closing DELETE: record mode sends those two unwritten. ``initialize`` carries the protocol
+version the SDK offers: an SDK that offers another one misses older recordings.
 """
 
 from __future__ import annotations
@@ -31,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import anyio
 from mcp import ClientSession
@@ -49,10 +38,8 @@ from ._transport import PROVENANCE_HEADER, LiveTransport
 __all__ = ["McpPreflightError", "McpServerInfo", "McpTool", "inspect_mcp_server", "inspect_mcp_server_sync",
            "record_mcp_preflight"]
 
-# ``clientInfo`` in ``initialize``: recordings are matched on their body, so not the package version.
+# ``clientInfo`` in ``initialize``: recordings match on their body, so this is not the package version.
 CLIENT_INFO = {"name": "mistral-connectors-cookbook", "version": "1"}
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,11 +54,9 @@ class McpTool:
     @property
     def arguments(self) -> list[tuple[str, str, bool]]:
         """``(name, type, required)`` for each top-level argument of the input schema."""
-        properties = self.input_schema.get("properties")
-        required = set(self.input_schema.get("required") or [])
-        if not isinstance(properties, dict):
-            return []
-        return [(name, _schema_type(spec), name in required) for name, spec in properties.items()]
+        properties, required = self.input_schema.get("properties"), self.input_schema.get("required") or []
+        items = properties.items() if isinstance(properties, dict) else []
+        return [(name, _schema_type(spec), name in required) for name, spec in items]
 
     @property
     def signature(self) -> str:
@@ -96,10 +81,8 @@ def _schema_type(spec: Any) -> str:
 
 @dataclass(frozen=True)
 class McpServerInfo:
-    """What an MCP server said about itself; a table in Jupyter, the same as text in ``print()``.
-
-    ``tool_names`` are the exact names for a connector's ``tool_configuration`` include/exclude.
-    """
+    """What an MCP server said about itself (a table in Jupyter, text in ``print()``); ``tool_names`` are
+    the exact names for a connector's ``tool_configuration`` include/exclude."""
 
     url: str
     name: str
@@ -120,8 +103,8 @@ class McpServerInfo:
 
     def __str__(self) -> str:
         who = " ".join(x for x in (self.name, self.version) if x) or "(unnamed)"
-        mode = f" · {self.mode}" if self.mode != "live" else ""
-        lines = [f"MCP server {who} · protocol {self.protocol_version} · {self.url}{mode}",
+        lines = [f"MCP server {who} · protocol {self.protocol_version} · {self.url}"
+                 + (f" · {self.mode}" if self.mode != "live" else ""),
                  f"{len(self.tools)} tool{'s' if len(self.tools) != 1 else ''}:"]
         width = max((len(t.signature) for t in self.tools), default=0)
         lines += [f"  {t.signature.ljust(width)}  {' '.join(t.description.split())}".rstrip() for t in self.tools]
@@ -132,11 +115,8 @@ class McpServerInfo:
 
 
 class McpPreflightError(CookbookError):
-    """The MCP server could not be inspected; the message names the cause and the fix.
-
-    ``kind``: a key of :attr:`TITLES`. ``status``: the HTTP status that decided it, if any;
-    ``detail``: the root cause as observed (never a header value).
-    """
+    """The MCP server could not be inspected. ``kind``: a key of :attr:`TITLES`; ``status``: the HTTP
+    status that decided it, if any; ``detail``: the root cause as observed (never a header value)."""
 
     TITLES = {"unreachable": "MCP server unreachable", "not_mcp": "Not an MCP endpoint",
               "auth": "MCP server refused access", "timeout": "MCP server timed out", "protocol": "MCP protocol error"}
@@ -151,10 +131,9 @@ class McpPreflightError(CookbookError):
 
     @property
     def card(self) -> ErrorCard:
-        title = self.TITLES[self.kind] + (f" (HTTP {self.status})" if self.status else "")
-        details = [self.summary] + ([f"Root cause: {self.detail}"] if self.detail else [])
-        return ErrorCard(title=title, error_type=f"McpPreflightError: {self.kind}", details=details,
-                         cause=self.cause, fix=self.fix)
+        return ErrorCard(title=self.TITLES[self.kind] + (f" (HTTP {self.status})" if self.status else ""),
+                         error_type=f"McpPreflightError: {self.kind}", cause=self.cause, fix=self.fix,
+                         details=[self.summary] + ([f"Root cause: {self.detail}"] if self.detail else []))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return self.card._repr_mimebundle_(include, exclude)
@@ -166,11 +145,8 @@ class McpPreflightError(CookbookError):
         return [f"McpPreflightError ({self.kind}): {self}"]  # in IPython: the message, not the SDK's frames
 
 
-# --------------------------------------------------------------------------- explaining a failure
-
-
 class _Answer(NamedTuple):
-    """An HTTP answer to one of the preflight's JSON-RPC POSTs."""
+    """The HTTP answer to one of the preflight's JSON-RPC POSTs."""
 
     method: str  # the request's JSON-RPC method, quoted: 'initialize'
     status: int
@@ -183,27 +159,24 @@ class _Answer(NamedTuple):
         return self.status >= 400 or (200 <= self.status < 300 and self.status != 202 and not mcp_type)
 
 
-@dataclass
 class _Failure:
     """What a failed preflight observed: the facts :data:`_RULES` test and their texts quote."""
 
-    url: str
-    root: BaseException
-    timeout: float
-    credentials: bool  # headers= were given
-    answer: _Answer  # the first odd answer, else the last one
-    status: int | None = field(init=False)  # the answer's HTTP status, if odd
-    error: MCPError | None = field(init=False)  # the root, if it is a JSON-RPC error
-    said: str = field(init=False)  # "<url> answered HTTP <status> to the MCP <method> request."
-    detail: str = field(init=False)  # the root, as "<type>: <message>"
-
-    def __post_init__(self) -> None:
+    def __init__(self, root: BaseException, url: str, answers: list[_Answer], *, credentials: bool, timeout: float):
+        self.root, self.url, self.credentials, self.timeout = root, url, credentials, timeout  # credentials: headers=
+        # the answer that went wrong: the first odd one, else the last
+        self.answer = next((a for a in answers if a.odd), answers[-1] if answers else _Answer("'initialize'", 0, ""))
         self.status = self.answer.status if self.answer.odd else None
-        self.error = self.root if isinstance(self.root, MCPError) else None
+        self.error = root if isinstance(root, MCPError) else None  # a JSON-RPC error
         status = f"{self.status} {HTTPStatus(self.status).phrase}" if self.status in set(HTTPStatus) else self.status
-        self.said = f"{self.url} answered HTTP {status} to the MCP {self.answer.method} request."
-        text = str(self.root).strip()
-        self.detail = f"{type(self.root).__name__}: {text}" if text else type(self.root).__name__
+        self.said = f"{url} answered HTTP {status} to the MCP {self.answer.method} request."
+        self.detail = f"{type(root).__name__}: {root}" if str(root).strip() else type(root).__name__
+
+    def explained(self) -> McpPreflightError:
+        kind, *texts = next(rule[1:] for rule in _RULES if rule[0](self))
+        summary, cause, fix = (text.format(f=self) for text in texts)
+        return McpPreflightError(summary, kind=kind, url=self.url, cause=cause, fix=fix, status=self.status,
+                                 detail=self.detail)
 
 
 _NETWORK = (httpx.NetworkError, httpx.ProxyError)
@@ -258,47 +231,25 @@ _RULES: list[tuple[Callable[[_Failure], Any], str, str, str, str]] = [
 ]
 
 
-def _classify(root: BaseException, url: str, answers: list[_Answer], *, credentials: bool,
-              timeout: float) -> McpPreflightError:
-    """The :class:`McpPreflightError` for the root cause of a failed preflight."""
-    answer = next((a for a in answers if a.odd), answers[-1] if answers else _Answer("'initialize'", 0, ""))
-    failure = _Failure(url, root, timeout, credentials, answer)
-    kind, *texts = next(rule[1:] for rule in _RULES if rule[0](failure))
-    summary, cause, fix = (text.format(f=failure) for text in texts)
-    return McpPreflightError(summary, kind=kind, url=url, cause=cause, fix=fix, status=failure.status,
-                             detail=failure.detail)
-
-
 def _root_cause(error: BaseException) -> BaseException:
     """The one exception that explains a failure, out of the SDK's nested exception groups."""
-    leaves = [e for e in _leaves(error) if not isinstance(e, asyncio.CancelledError)] or [error]
-    order = (McpPreflightError, ReplayMiss, httpx.TimeoutException, httpx.TransportError, MCPError, BaseException)
-    return next(leaf for kind in order for leaf in leaves if isinstance(leaf, kind))
-
-
-def _leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
-    return [error]
-
-
-# --------------------------------------------------------------------------- modes
+    if not isinstance(error, BaseExceptionGroup):
+        return error
+    causes = [_root_cause(inner) for inner in error.exceptions]
+    order = (McpPreflightError, ReplayMiss, httpx.TimeoutException, httpx.TransportError, MCPError, Exception)
+    return next((cause for kind in order for cause in causes if isinstance(cause, kind)), error)
 
 
 class _Recording(httpx.AsyncBaseTransport):
-    """Record: JSON-RPC POSTs are sent and written to ``cassette``; the session's GET and DELETE only sent.
-
-    Replay never sends those two, and the GET stream stays open, which a recorder would wait on. The
-    connection pools are this object's own, so the preflight can run on another event loop than the client.
-    """
+    """Record: JSON-RPC POSTs are sent and written to ``cassette``; the session's GET and DELETE only sent
+    (replay never sends them, and the GET stream stays open, which a recorder would wait on)."""
 
     def __init__(self, cassette: Path, headers: Mapping[str, str] | None):
         secrets = _cassette.Secrets()  # never written: the values of the headers given, and their tokens
         for value in (headers or {}).values():
             secrets.add(value)
             secrets.add(str(value).partition(" ")[2])
-        self._recorder = LiveTransport(secrets, cassette)
-        self._direct = httpx.AsyncHTTPTransport(retries=0)
+        self._recorder, self._direct = LiveTransport(secrets, cassette), httpx.AsyncHTTPTransport(retries=0)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         to = self._recorder if request.method == "POST" else self._direct
@@ -310,11 +261,8 @@ class _Recording(httpx.AsyncBaseTransport):
 
 
 def _replaying(url: str, replay: Any) -> httpx.AsyncBaseTransport:
-    """Answers from the client's replay transport, if its cassettes hold an ``initialize`` sent to ``url``.
-
-    Recordings are matched on path and body, never on the host, and every preflight starts with the same
-    ``initialize``: without this check, ``https://other.example/mcp`` would replay DeepWiki's answers.
-    """
+    """Answers from the client's replay transport, if its cassettes hold an ``initialize`` sent to ``url``:
+    recordings match on path and body, not host, and every preflight starts with the same ``initialize``."""
     recorded = sorted({r.uri for c in replay.cassettes for r in c.requests
                        if r.method == "POST" and _method(_cassette.parsed_body(r)) == "'initialize'"})
     names = tuple(Path(c.path).stem for c in replay.cassettes)
@@ -322,8 +270,8 @@ def _replaying(url: str, replay: Any) -> httpx.AsyncBaseTransport:
         raise ReplayMiss(
             f"No recorded MCP preflight for {url} in cassette{'s' if len(names) != 1 else ''} "
             f"{', '.join(names) or '(none)'}.\nRecorded MCP servers: {', '.join(recorded) or 'none'}.\n"
-            "To run it for real, use a client in live mode (or none); to record it, use a client in record mode "
-            "or cookbook._mcp.record_mcp_preflight(url, cassette_path).",
+            "Run it live (a client in live mode, or none), or record it (a client in record mode, or "
+            "cookbook._mcp.record_mcp_preflight(url, cassette_path)).",
             method="POST", path=httpx.URL(url).raw_path.decode("ascii"), cassettes=names)
     return httpx.MockTransport(replay.handle_async_request)  # closing it never closes the client's
 
@@ -333,44 +281,32 @@ def _method(body: Any) -> str:
     return repr(body["method"]) if isinstance(body, dict) and "method" in body else "JSON-RPC"
 
 
-# --------------------------------------------------------------------------- the preflight
-
-
 async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10,
                              client: Any = None) -> McpServerInfo:
     """Connect to the MCP server at ``url``, initialize a session and list its tools.
 
     ``headers`` go with every request (e.g. ``{"Authorization": "Bearer ..."}``); ``timeout`` (seconds)
-    bounds the whole preflight; ``client``, a cookbook client, decides the mode (none: live).
-    Raises :class:`McpPreflightError`, or :class:`cookbook.ReplayMiss` for an unrecorded preflight in replay.
+    bounds the whole preflight; ``client``, a cookbook client, decides the mode (replay answers from its
+    cassettes and raises :class:`cookbook.ReplayMiss` for an unrecorded preflight; none: live).
     """
     _check_arguments(url, timeout)
     info = getattr(client, "cookbook", None)
-    mode, transport = getattr(info, "mode", "live"), getattr(info, "transport", None)
-    if mode == "replay" and transport is not None:
-        http_transport: httpx.AsyncBaseTransport | None = _replaying(url, transport)
-    elif mode == "record" and transport is not None:
-        http_transport = _Recording(transport.cassette, headers)
-    else:
-        mode, http_transport = "live", None
+    mode = getattr(info, "mode", "live") if getattr(info, "transport", None) is not None else "live"
+    http_transport = (_replaying(url, info.transport) if mode == "replay"
+                      else _Recording(info.transport.cassette, headers) if mode == "record" else None)
     return await _inspect(url, headers=headers, timeout=timeout, mode=mode, http_transport=http_transport)
 
 
 def inspect_mcp_server_sync(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10,
                             client: Any = None) -> McpServerInfo:
-    """:func:`inspect_mcp_server` for code that is not async (scripts, widget callbacks).
-
-    Runs on a fresh event loop in a worker thread, so it works while a loop runs in this thread too.
-    """
+    """:func:`inspect_mcp_server` for code that is not async (scripts, widget callbacks)."""
     return _run_sync(lambda: inspect_mcp_server(url, headers=headers, timeout=timeout, client=client))
 
 
 def record_mcp_preflight(url: str, cassette: str | os.PathLike[str], *, headers: Mapping[str, str] | None = None,
                          timeout: float = 10) -> McpServerInfo:
-    """Run the preflight against the real server and add the exchange, scrubbed, to a cassette file.
-
-    An earlier recording of the same requests is replaced; header values are never written.
-    """
+    """Run the preflight against the server and add the exchange, scrubbed, to a cassette file (replacing
+    an earlier recording of the same requests; header values are never written)."""
     _check_arguments(url, timeout)
     path = _cassette.resolve(cassette, must_exist=False, recording=True)
     return _run_sync(lambda: _inspect(url, headers=headers, timeout=timeout, mode="record",
@@ -387,7 +323,8 @@ def _check_arguments(url: Any, timeout: Any) -> None:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
 
 
-def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def _run_sync(make: Callable[[], Coroutine[Any, Any, McpServerInfo]]) -> McpServerInfo:
+    """Runs on a fresh event loop in a worker thread: it works while a loop runs in this thread too."""
     with ThreadPoolExecutor(1, thread_name_prefix="mcp-preflight") as pool:
         return pool.submit(lambda: asyncio.run(make())).result()
 
@@ -401,12 +338,11 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
     async def note(response: httpx.Response) -> None:
         if response.request.method == "POST":  # the JSON-RPC messages; GET and DELETE are session plumbing
             method = _method(json.loads(response.request.content))
-            answers.append(_Answer(method, response.status_code,
-                                   response.headers.get("content-type") or "no content type"))
+            content_type = response.headers.get("content-type") or "no content type"
+            answers.append(_Answer(method, response.status_code, content_type))
             if method == "'tools/list'" and PROVENANCE_HEADER in response.headers:
                 provenance.append(response.headers[PROVENANCE_HEADER])
 
-    _quiet_sdk_logs()
     flag = _IN_PREFLIGHT.set(True)
     try:
         with anyio.fail_after(timeout):
@@ -417,7 +353,7 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
         root = _root_cause(error)
         if isinstance(root, McpPreflightError | ReplayMiss):
             raise root from None
-        raise _classify(root, url, answers, credentials=bool(headers), timeout=timeout) from root
+        raise _Failure(root, url, answers, credentials=bool(headers), timeout=timeout).explained() from root
     finally:
         _IN_PREFLIGHT.reset(flag)
     server = init.server_info
@@ -426,7 +362,7 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
 
 
 async def _session(url: str, http: httpx.AsyncClient) -> tuple[Any, list[McpTool]]:
-    """``initialize``'s result and the tools of every ``tools/list`` page (an endless listing: the timeout)."""
+    """``initialize``'s result and the tools of every ``tools/list`` page (an endless listing meets the timeout)."""
     async with streamable_http_client(url, http_client=http) as (read, write, *_):
         async with ClientSession(read, write, client_info=Implementation(**CLIENT_INFO)) as session:
             init, tools, cursor, cursors = await session.initialize(), [], None, set()
@@ -447,13 +383,5 @@ async def _session(url: str, http: httpx.AsyncClient) -> tuple[Any, list[McpTool
 # JSON-RPC, a redirect). Within a preflight (a context variable: the SDK's tasks inherit it) those
 # records are dropped; the McpPreflightError says it once.
 _IN_PREFLIGHT: contextvars.ContextVar[bool] = contextvars.ContextVar("cookbook_mcp_preflight", default=False)
-
-
-def _drop_in_preflight(record: logging.LogRecord) -> bool:
-    return not (_IN_PREFLIGHT.get() and record.levelno >= logging.WARNING)
-
-
-def _quiet_sdk_logs() -> None:
-    logger = logging.getLogger("mcp.client.streamable_http")
-    if _drop_in_preflight not in logger.filters:
-        logger.addFilter(_drop_in_preflight)
+logging.getLogger("mcp.client.streamable_http").addFilter(
+    lambda record: not (_IN_PREFLIGHT.get() and record.levelno >= logging.WARNING))
