@@ -123,8 +123,6 @@ class McpPreflightError(CookbookError):
 
     def __init__(self, summary: str, *, kind: str, url: str, cause: str = "", fix: str = "",
                  status: int | None = None, detail: str = ""):
-        if kind not in self.TITLES:
-            raise ValueError(f"kind must be one of {tuple(self.TITLES)}, not {kind!r}")
         self.summary, self.kind, self.url = summary, kind, url
         self.cause, self.fix, self.status, self.detail = cause, fix, status, detail
         super().__init__("\n".join([summary] + [f"{k}: {v}" for k, v in (("Cause", cause), ("Fix", fix)) if v]))
@@ -333,14 +331,14 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
                    http_transport: httpx.AsyncBaseTransport | None) -> McpServerInfo:
     """The preflight over ``http_transport`` (None: the network), bounded by ``timeout``."""
     answers: list[_Answer] = []
-    provenance: list[str] = []  # of the tools/list answers: what a replayed listing rests on
+    provenance: list[str] = []  # what a replayed answer rests on; the last one is the listing's
 
     async def note(response: httpx.Response) -> None:
         if response.request.method == "POST":  # the JSON-RPC messages; GET and DELETE are session plumbing
             method = _method(json.loads(response.request.content))
             content_type = response.headers.get("content-type") or "no content type"
             answers.append(_Answer(method, response.status_code, content_type))
-            if method == "'tools/list'" and PROVENANCE_HEADER in response.headers:
+            if PROVENANCE_HEADER in response.headers:
                 provenance.append(response.headers[PROVENANCE_HEADER])
 
     flag = _IN_PREFLIGHT.set(True)
