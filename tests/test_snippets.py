@@ -35,7 +35,7 @@ from test_replay import ENTRY, _interaction, write_cassette
 
 from cookbook import make_client, oauth_token
 from cookbook._client import SentRequest
-from cookbook._snippets import Equivalents, curl, equivalents, shortened, typescript
+from cookbook._snippets import Equivalents, equivalents, shortened
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -157,7 +157,7 @@ def test_each_endpoint_of_the_recipes_maps_to_its_sdk_call():
         ("POST", "/v1/conversations", {"inputs": "x", "stream": True}, "client.beta.conversations.startStream("),
     ]
     for method, path, body, expected in calls:
-        assert expected in typescript(SentRequest(method, "https://api.mistral.ai" + path, body))
+        assert expected in Equivalents((SentRequest(method, "https://api.mistral.ai" + path, body),)).typescript
 
 
 def test_several_calls_declare_distinct_names():
@@ -167,13 +167,14 @@ def test_several_calls_declare_distinct_names():
 
 
 def test_a_stream_is_read_event_by_event():
-    code = typescript(SentRequest("POST", "https://api.mistral.ai/v1/conversations", {"inputs": "x", "stream": True}))
-    assert code.startswith("const stream = await client.beta.conversations.startStream({ inputs: \"x\" });")
+    sent = SentRequest("POST", "https://api.mistral.ai/v1/conversations", {"inputs": "x", "stream": True})
+    code = Equivalents((sent,)).typescript
+    assert '\n  const stream = await client.beta.conversations.startStream({ inputs: "x" });\n' in code
     assert "for await (const event of stream) {" in code and "process.stdout.write(" in code
 
 
 def test_streamed_curl_keeps_the_connection_open():
-    line = curl(SentRequest("POST", "https://api.mistral.ai/v1/conversations", {"stream": True}))
+    line = Equivalents((SentRequest("POST", "https://api.mistral.ai/v1/conversations", {"stream": True}),)).curl
     assert "-N" in line and "text/event-stream" in line and '"stream": true' in line
 
 
@@ -264,7 +265,7 @@ def recipes(tmp_path_factory) -> dict[str, tuple[Any, Equivalents]]:
 
 def test_the_recipes_are_all_here(recipes):
     assert len(recipes) == 8
-    created = {slug: [c.kind for c in snippet._plan.created.values()] for slug, (_, snippet) in recipes.items()}
+    created = {slug: [c.kind for c in snippet.created.values()] for slug, (_, snippet) in recipes.items()}
     assert created["06_agent_with_connectors"] == ["agent"]
     assert created["08_connector_lifecycle"] == ["connector"]
     assert not any(kinds for slug, kinds in created.items() if slug[:2] not in ("06", "08"))
@@ -274,7 +275,7 @@ def test_the_recipes_are_all_here(recipes):
 @pytest.mark.parametrize("slug", ["06_agent_with_connectors", "08_connector_lifecycle"])
 def test_what_a_recipe_creates_is_what_it_uses_and_deletes(recipes, slug):
     client, snippet = recipes[slug]
-    (created,) = snippet._plan.created.values()
+    (created,) = snippet.created.values()
     known = client.cookbook.agents if created.kind == "agent" else client.cookbook.connectors
     assert created.id in known  # the id the API answered to the create
     text = str(snippet)
@@ -283,7 +284,7 @@ def test_what_a_recipe_creates_is_what_it_uses_and_deletes(recipes, slug):
     assert f'/v1/{created.kind}s/${{{created.shell}}}"' in snippet.curl
     ts = snippet.typescript
     reference = created.ts  # agent.id, connectorId
-    name = snippet._plan.names[created.index]  # the create's result
+    name = snippet.names[created.index]  # the create's result
     delete = f"client.beta.{created.kind}s.delete({{ {created.kind}Id: {reference} }})"
     assert delete in ts
     assert ts.index(f"const {name} = await") < ts.index("try {") < ts.index("} finally {") < ts.index(delete)
