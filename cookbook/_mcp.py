@@ -262,7 +262,7 @@ def _replaying(url: str, replay: Any) -> httpx.AsyncBaseTransport:
     """Answers from the client's replay transport, if its cassettes hold an ``initialize`` sent to ``url``:
     recordings match on path and body, not host, and every preflight starts with the same ``initialize``."""
     recorded = sorted({r.uri for c in replay.cassettes for r in c.requests
-                       if r.method == "POST" and _method(_cassette.parsed_body(r)) == "'initialize'"})
+                       if _method(_cassette.parsed_body(r)) == "'initialize'"})
     names = tuple(Path(c.path).stem for c in replay.cassettes)
     if not any(httpx.URL(uri) == httpx.URL(url) for uri in recorded):
         raise ReplayMiss(
@@ -304,7 +304,8 @@ def inspect_mcp_server_sync(url: str, *, headers: Mapping[str, str] | None = Non
 def record_mcp_preflight(url: str, cassette: str | os.PathLike[str], *, headers: Mapping[str, str] | None = None,
                          timeout: float = 10) -> McpServerInfo:
     """Run the preflight against the server and add the exchange, scrubbed, to a cassette file (replacing
-    an earlier recording of the same requests; header values are never written)."""
+    an earlier recording of the same requests; header values are never written). Exchanges written by hand,
+    for servers this project cannot reach, come from the test suite: ``tests/fixtures/mcp_preflight.py``."""
     _check_arguments(url, timeout)
     path = _cassette.resolve(cassette, must_exist=False, recording=True)
     return _run_sync(lambda: _inspect(url, headers=headers, timeout=timeout, mode="record",
