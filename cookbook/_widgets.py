@@ -1,21 +1,14 @@
 """Widgets: a tool picker that builds a valid ``tools=[...]`` list, and a playground that sends it.
 
-::
-
-    picker = ToolPicker(client)          # check built-in tools and connectors, pick filters
-    picker.tools                         # [{"type": "web_search"}, {"type": "connector", ...}]
-    picker.observe(on_change, names="tools")
-    Playground(client)                   # prompt, model, tools, stream, Run: the answer shows below
-
-The picker lists the account's connectors and, for each one checked, its tool names (``list_tools``, or an MCP
-preflight for a server not registered yet), so filters use exact names. A filter is one choice per connector (all
-tools, include or exclude): the two are never sent together. An OAuth token goes into ``tools`` (the API needs it),
-but its field is emptied once read and the preview and reprs mask it: it is never shown or saved.
+``ToolPicker(client)`` lists the account's connectors and, for each one checked, its tool names (``list_tools``, or
+an MCP preflight for a server not registered yet), so filters use exact names; a filter is one choice per connector
+(all tools, include or exclude), never both. ``picker.tools`` is the list to send, a traitlet to observe. An OAuth
+token goes into ``tools`` but its field is emptied once read and every preview and repr masks it.
+``Playground(client)`` sends a prompt, model, tools and stream choice and shows the answer as ``display_response``
+and ``display_stream`` do, or an :func:`explain` card.
 
 SDK calls are made at once in replay mode and outside a running event loop (a script). With a live client they
-run in a worker thread awaited by a task on the kernel's loop, so the kernel keeps handling widget messages while
-the API answers. The playground shows answers as ``display_response`` and ``display_stream`` do, and errors as
-:func:`explain` cards, in its ``Output`` widget.
+run in a worker thread awaited by a task on the kernel's loop, so the kernel keeps handling widget messages.
 """
 
 from __future__ import annotations
@@ -126,6 +119,14 @@ def _settle(call: Callable[[], Any], done: Callable[[Any], None], failed: Callab
 
 
 # ----------------------------------------------------------------------- the tool picker
+
+
+def _connector_info(item: Any) -> dict:
+    """What the picker shows of a connector in the account's list."""
+    methods = field(item, "supported_auth_methods", []) or []
+    return {"about": " · ".join(str(x) for x in (field(item, "title"), field(item, "description")) if x),
+            "oauth": any(str(field(m, "method_type", "")) == "oauth2" for m in methods),
+            "authenticated": bool(field(item, "is_authenticated", True))}
 
 
 class _Connector:
@@ -333,11 +334,7 @@ class ToolPicker(W.VBox):
         with self._batch():
             self._rows = {}
             for item in items:
-                methods = field(item, "supported_auth_methods", []) or []
-                self._add_row(str(field(item, "name", "") or field(item, "id", "")),
-                              about=" · ".join(str(x) for x in (field(item, "title"), field(item, "description")) if x),
-                              oauth=any(str(field(m, "method_type", "")) == "oauth2" for m in methods),
-                              authenticated=bool(field(item, "is_authenticated", True)))
+                self._add_row(str(field(item, "name", "") or field(item, "id", "")), **_connector_info(item))
             for name, row in preflights.items():
                 self._rows.setdefault(name, row)
             self.connectors.children = [row.box for row in self._rows.values()]
@@ -396,27 +393,23 @@ class ToolPicker(W.VBox):
 # ------------------------------------------------------------------------- the playground
 
 
-def _recorded(client: Any) -> list[tuple[str, str, list, bool]]:
+def _recorded(client: Any) -> Iterator[tuple[str, str, list, bool]]:
     """``(prompt, model, tools, stream)`` of each answered conversation request in a replay client's cassettes."""
-    found = []
     for cassette in client.cookbook.transport.cassettes:
         for request, response in cassette.data:
-            if request.method == "POST" and urlsplit(request.uri).path == "/v1/conversations" \
-                    and response["status"]["code"] < 400:
-                found += _recorded_request(request.body)
-    return found
+            if request.method != "POST" or urlsplit(request.uri).path != "/v1/conversations" \
+                    or response["status"]["code"] >= 400:
+                continue
+            body = json.loads(request.body)
+            prompt = body["inputs"] if isinstance(body["inputs"], str) else body["inputs"][0].get("content")
+            if isinstance(prompt, str):
+                yield prompt, body.get("model"), body.get("tools") or [], bool(body.get("stream"))
 
 
-def _recorded_request(body: Any) -> list[tuple[str, str, list, bool]]:
-    try:
-        body = json.loads(body or b"null")
-        inputs = body["inputs"]
-        prompt = inputs if isinstance(inputs, str) else inputs[0]["content"]
-    except (ValueError, LookupError, TypeError):
-        return []
-    if not isinstance(prompt, str) or not isinstance(body.get("model"), str):
-        return []
-    return [(prompt, body["model"], body.get("tools") or [], bool(body.get("stream")))]
+def _models(model: str | None, models: Sequence[str] | None, recorded: list[str]) -> list[str]:
+    """The model choices: ``models`` (else the defaults) with the recorded ones, and first ``model`` if it is new."""
+    options = list(dict.fromkeys([*(models or []), *recorded, *(() if models else DEFAULT_MODELS)]))
+    return [model] + options if model and model not in options else options
 
 
 class Playground(W.VBox):
@@ -431,14 +424,13 @@ class Playground(W.VBox):
                  server_url: str | None = None) -> None:
         self.client, self._server_url, self._tasks = client, server_url, set()
         self.task: asyncio.Task | None = None
-        self.recordings = _recorded(client) if _mode(client) == "replay" else []
+        self.recordings = list(_recorded(client)) if _mode(client) == "replay" else []
         self.recorded = W.Dropdown(style={"description_width": "initial"}, layout=W.Layout(width="100%"))
         self.prompt = W.Textarea(value=next(iter(self.prompts), "") if prompt is None else prompt, rows=3,
                                  placeholder="Ask something…", layout=W.Layout(width="100%"))
-        options = list(dict.fromkeys([*(models or []), *(m for _, m, _, _ in self.recordings),
-                                      *(() if models else DEFAULT_MODELS)]))
-        self.model = W.Dropdown(options=[model] + options if model and model not in options else options,
-                                value=model or options[0], description="Model", layout=W.Layout(width="22em"))
+        options = _models(model, models, [m for _, m, _, _ in self.recordings])
+        self.model = W.Dropdown(options=options, value=model or options[0], description="Model",
+                                layout=W.Layout(width="22em"))
         self.stream = W.Checkbox(value=stream, description="stream the answer", indent=False,
                                  layout=W.Layout(width="auto"))
         self.picker = ToolPicker(client, tools=tools)
