@@ -10,54 +10,71 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
-from ._cassette import _sse_events
+from ._cassette import Request, _sse_events, matches
 
 NAMING_FIELDS = frozenset({"type", "object", "role", "name", "function", "event"})
+KINDS = {dict: "dict", list: "list", bool: "bool", int: "number", float: "number", type(None): "null"}
 
 
 def _facts(value: Any, path: str, out: set[str]) -> None:
-    if isinstance(value, dict):
-        out.add(f"{path}:dict")
+    out.add(f"{path}:{KINDS.get(type(value), 'str')}")
+    if isinstance(value, list):
+        for item in value:
+            _facts(item, f"{path}[]", out)
+    elif isinstance(value, dict):
         for key, item in value.items():
             child = f"{path}.{key}" if path else str(key)
             if key in NAMING_FIELDS and isinstance(item, str):
                 out.add(f"{child}={item}")
             else:
                 _facts(item, child, out)
-    elif isinstance(value, list):
-        out.add(f"{path}:list")
-        for item in value:
-            _facts(item, f"{path}[]", out)
-    else:
-        kind = "null" if value is None else "bool" if isinstance(value, bool) else \
-            "number" if isinstance(value, int | float) else "str"
-        out.add(f"{path}:{kind}")
 
 
 def shape(response: dict) -> set[str]:
     """The shape of one recorded answer (a cassette's response dict)."""
-    status = response["status"]["code"]
     body = response["body"]["string"]
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body or ""
-    content_type = (response.get("headers", {}).get("content-type") or [""])[0]
-    facts = {f"status={status}"}
-    if "event-stream" in content_type:
-        facts.add("body=events")
+    facts = {f"status={response['status']['code']}"}
+    if "event-stream" in (response.get("headers", {}).get("content-type") or [""])[0]:
         for event in _sse_events(text) or []:
             _facts({"event": event.get("event"), "data": event.get("data")}, "events[]", facts)
-        return facts
+        return facts | {"body=events"}
     try:
         parsed = json.loads(text) if text else None
     except ValueError:
-        facts.add("body=text")
-        return facts
-    facts.add("body=json")
+        return facts | {"body=text"}
     _facts(parsed, "", facts)
-    return facts
+    return facts | {"body=json"}
 
 
 def drift(recorded: dict, live: dict) -> tuple[list[str], list[str]]:
     """``(missing, new)``: the facts of the recorded answer the live one lacks, and those only the live one has."""
     before, after = shape(recorded), shape(live)
     return sorted(before - after), sorted(after - before)
+
+
+def _request(item: dict) -> Request:
+    return Request(item["request"]["method"], item["request"]["uri"], item["request"]["body"])
+
+
+def _same_server(live: Request, recorded: Request) -> bool:
+    """Mistral API calls go wherever ``--server-url`` points; any other call (an MCP preflight) compares only with
+    a recording of the same server."""
+    return "/v1/" in live.path or urlsplit(live.uri).netloc == urlsplit(recorded.uri).netloc
+
+
+def compare(recorded: list[dict], live: list[dict], since: str) -> list[dict[str, Any]]:
+    """Each exchange of ``live`` recorded since ``since``, with its drift from the recording of the same request
+    in ``recorded`` (``compared`` is false when there is none)."""
+    report = []
+    for item in live:
+        if (item["response"].get("recorded") or "") < since:
+            continue
+        request = _request(item)
+        old = next((o for o in recorded if _same_server(request, _request(o)) and matches(request, _request(o))), None)
+        missing, new = drift(old["response"], item["response"]) if old else ([], [])
+        report.append({"request": f"{request.method} {request.path}", "status": item["response"]["status"]["code"],
+                       "missing": missing, "new": new, "compared": old is not None})
+    return report
