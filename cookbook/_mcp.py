@@ -161,7 +161,8 @@ class _Failure:
     """What a failed preflight observed: the facts :data:`_RULES` test and their texts quote."""
 
     def __init__(self, root: BaseException, url: str, answers: list[_Answer], *, credentials: bool, timeout: float):
-        self.root, self.url, self.credentials, self.timeout = root, url, credentials, timeout  # credentials: headers=
+        self.root, self.url, self.timeout = root, url, timeout
+        self.credentials = credentials  # headers= were given
         # the answer that went wrong: the first odd one, else the last
         self.answer = next((a for a in answers if a.odd), answers[-1] if answers else _Answer("'initialize'", 0, ""))
         self.status = self.answer.status if self.answer.odd else None
