@@ -32,6 +32,7 @@ _INPUT_DEFAULTS = {"object": "entry", "type": "message.input", "prefix": False}
 _CONVERSATION_DEFAULTS = {"stream": False}
 # Objects whose keys are data, not SDK field names: their keys stay as they are.
 _FREE_FORM = {"metadata", "parameters", "input_schema", "json_schema", "schema", "headers", "arguments"}
+_REF = re.compile(r'"\\u0000(.+?)\\u0000"')  # a _ref() stand-in, in JSON
 # The TypeScript program's template: plain text, so nothing in it is escaped.
 _TEXT = Environment(loader=PackageLoader("cookbook", "templates"), keep_trailing_newline=True, trim_blocks=True)
 
@@ -71,13 +72,10 @@ _CALLS = (
 )
 
 
-class _Code(str):
-    """TypeScript code to write as it is (an expression such as ``agent.id``), not as a string literal."""
-
-
-def _env(variable: str) -> str:
-    """A stand-in for ``$variable`` in a JSON body: after ``json.dumps``, :func:`_shell_json` makes it a splice."""
-    return f"\x00env:{variable}\x00"
+def _ref(name: str) -> str:
+    """A stand-in, in a body, for a variable (``agent.id``, ``$AGENT_ID``): once the body is JSON, ``_REF`` finds
+    it and the snippet writes a reference to the variable in its place."""
+    return f"\x00{name}\x00"
 
 
 def _camel(name: str) -> str:
@@ -149,13 +147,16 @@ def _ts_key(key: str, free: bool) -> str:
 def _ts_literal(value: Any, indent: int = 0, *, free: bool = False, width: float = 72) -> str:
     """A TypeScript literal: camelCase field names (but in free-form objects), on one line when it fits in
     ``width``, else one item a line."""
-    if isinstance(value, dict) and value:
+    if not value or not isinstance(value, dict | list):
+        return _REF.sub(r"\1", json.dumps(value, ensure_ascii=False))
+    if isinstance(value, dict):
         items = [(_ts_key(k, free), v, free or k in _FREE_FORM) for k, v in value.items()]
-        opening, closing = "{ ", " }"
-    elif isinstance(value, list) and value:
-        items, opening, closing = [("", v, free) for v in value], "[", "]"
-    else:
-        return str(value) if isinstance(value, _Code) else json.dumps(value, ensure_ascii=False)
+        return _ts_items("{ ", items, " }", indent, width)
+    return _ts_items("[", [("", v, free) for v in value], "]", indent, width)
+
+
+def _ts_items(opening: str, items: list[tuple[str, Any, bool]], closing: str, indent: int, width: float) -> str:
+    """Items (a key or nothing, a value, whether it is free-form) in brackets, flat or one a line."""
     flat = opening + ", ".join(k + _ts_literal(v, free=f, width=math.inf) for k, v, f in items) + closing
     if 2 * indent + len(flat) <= width:
         return flat
@@ -168,10 +169,10 @@ def _indented(lines: list[str]) -> list[str]:
 
 
 def _shell_json(value: Any) -> str:
-    """``value`` as JSON inside single quotes for the shell, each :func:`_env` stand-in spliced in as ``"$VAR"``
+    """``value`` as JSON inside single quotes for the shell, each :func:`_ref` stand-in spliced in as ``"$VAR"``
     (the single quote closed, the variable expanded in double quotes, the single quote reopened)."""
     text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
-    return "'" + re.sub(r'"\\u0000env:(\w+)\\u0000"', "\"'\"${\\1}\"'\"", text.replace("'", "'\\''")) + "'"
+    return "'" + _REF.sub("\"'\"${\\1}\"'\"", text.replace("'", "'\\''")) + "'"
 
 
 @dataclass
@@ -186,6 +187,12 @@ class _Created:
     deleted_at: int | None = None  # the request that deletes it, when that closes a try/finally around its use
 
 
+def _same_name(learnt: dict[str, str | None], body: Any) -> list[str]:
+    """The learnt ids (id: name) a create with ``body`` may have made: a connector is known by its name."""
+    name = body.get("name") if isinstance(body, dict) else None
+    return [i for i, n in learnt.items() if None in (name, n) or n == name]
+
+
 def _names(calls: list[tuple[_Call | None, dict]]) -> dict[int, str]:
     """The constant holding each call's result, by request: response, response2, agent, ..."""
     results = [call.result if call else "" for call, _ in calls]
@@ -195,9 +202,8 @@ def _names(calls: list[tuple[_Call | None, dict]]) -> dict[int, str]:
 class Equivalents:
     """curl commands and a TypeScript program for a list of sent requests; displays itself.
 
-    ``agents`` and ``connectors`` (id, name) are the ids the client learnt from the API's answers
-    (``client.cookbook``), so a later request that names what an earlier one created refers to the create's
-    answer, not to a recorded id. ``token_variable`` is the environment variable the OAuth token was read from.
+    ``agents`` and ``connectors`` (id, name) are the ids the client learnt from the API's answers, so a request that
+    names what an earlier one created refers to the create's answer; ``token_variable`` holds the OAuth token.
     """
 
     def __init__(self, requests: tuple[SentRequest, ...], agents: tuple[str, ...] = (),
@@ -205,7 +211,7 @@ class Equivalents:
         self.requests, self.token_variable = tuple(requests), token_variable
         self.token = token_variable or DEFAULT_TOKEN_VARIABLE
         self.token_ts = _camel(self.token.lower())  # GOOGLE_OAUTH_TOKEN -> googleOauthToken
-        self.uses_token = _env(self.token) in _strings(_substituted([r.body for r in requests], {}, _env(self.token)))
+        self.uses_token = _ref(self.token) in _strings(_substituted([r.body for r in requests], {}, _ref(self.token)))
         self.calls = [_call(r) for r in self.requests]
         self.names = _names(self.calls)
         self.created: dict[int, _Created] = {}
@@ -220,12 +226,9 @@ class Equivalents:
     def _note_created(self, index: int, call: _Call, learnt: dict[str, str | None]) -> None:
         """What the create at ``index`` created: of the ids the client learnt (of its kind, and name), the first a
         later request names that no earlier request named nor an earlier create claimed."""
-        body = self.requests[index].body
-        name = body.get("name") if isinstance(body, dict) else None
-        if name is not None:  # a connector is known by the name it was created with
-            learnt = {i: n for i, n in learnt.items() if n in (None, name)}
-        candidates = set(learnt) - _mentions(*self.requests[:index]) - {c.id for c in self.created.values()}
-        named = [i for r in self.requests[index + 1:] for i in learnt if i in candidates & _mentions(r)]
+        taken = _mentions(*self.requests[:index]) | {c.id for c in self.created.values()}
+        candidates = [i for i in _same_name(learnt, self.requests[index].body) if i not in taken]
+        named = [i for r in self.requests[index + 1:] for i in candidates if i in _mentions(r)]
         if named:
             result = self.names[index]
             self.created[index] = _Created(call.result, named[0], index, call.id.replace("RESULT", result),
@@ -249,8 +252,8 @@ class Equivalents:
         argument = params or shortened(request)
         if isinstance(argument, dict):  # the method says whether it streams: start or startStream
             argument = {k: v for k, v in argument.items() if k != "stream"}
-        ids = {i: _Code(c.ts) for i, c in self.ids.items()}
-        argument = "" if argument is None else _ts_literal(_substituted(argument, ids, _Code(self.token_ts)))
+        ids = {i: _ref(c.ts) for i, c in self.ids.items()}
+        argument = "" if argument is None else _ts_literal(_substituted(argument, ids, _ref(self.token_ts)))
         name = self.names.get(index, "")
         call_line = f"{f'const {name} = ' if name else ''}await client.beta.{call.sdk}({argument});"
         return call_line.split("\n") + [line.replace("RESULT", name) for line in call.use]
@@ -274,13 +277,15 @@ class Equivalents:
 
     @property
     def typescript(self) -> str:
+        """The program: checked reads of the environment, then the statements in ``async function main()``."""
         base = self.requests[0].url.split("/v1/", 1)[0] if self.requests else API_URL
-        body = ["", *self._ts_block(0, len(self.requests))]
+        body = "\n".join(f"  {line}".rstrip() for line in self._ts_block(0, len(self.requests)))
         return _TEXT.get_template("snippets.ts.j2").render(
-            key=KEY_VARIABLE, token=self.uses_token and self.token, token_ts=self.token_ts,
-            server=base != API_URL and json.dumps(base), body="\n".join(f"  {line}".rstrip() for line in body))
+            key=KEY_VARIABLE, token=self.token if self.uses_token else None, token_ts=self.token_ts,
+            server=json.dumps(base) if base != API_URL else None, body=body)
 
     def _curl_command(self, index: int) -> str:
+        """One request's curl command; a create's is wrapped to read the new id from the answer."""
         request, created = self.requests[index], self.created.get(index)
         parts = urlsplit(request.url)
         path = "/".join(f"${{{self.ids[s].shell}}}" if s in self.ids else s for s in parts.path.split("/"))
@@ -289,7 +294,7 @@ class Equivalents:
         if _streamed(request):  # the events as they come
             lines.insert(1, "-N")
             lines.append('-H "Accept: text/event-stream"')
-        body = _substituted(shortened(request), {i: _env(c.shell) for i, c in self.ids.items()}, _env(self.token))
+        body = _substituted(shortened(request), {i: _ref(c.shell) for i, c in self.ids.items()}, _ref(self.token))
         if body is not None:
             lines += ['-H "Content-Type: application/json"', "-d " + _shell_json(body)]
         command = " \\\n  ".join(lines)
