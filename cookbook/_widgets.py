@@ -71,6 +71,9 @@ def _mode(client: Any) -> str:
 
 
 def _short_error(error: BaseException) -> str:
+    """An error in a few words, for a status line."""
+    if isinstance(error, ReplayMiss):
+        return f"not recorded in {', '.join(error.cassettes) or 'the cassettes'}"
     card = explain(error)
     first = next(iter((card.message or str(error)).splitlines()), "")
     return f"{card.title}: {first}" if first and first != card.title else card.title
@@ -166,7 +169,10 @@ class _Connector:
         """The connector's tool names, offered in the multi-select (the selection is kept)."""
         self.listed = list(names)
         self.select(self.names.value)
-        self.status.value = _line(f"{len(names)} tool{'s' if len(names) != 1 else ''} ({source})")
+        self.note(f"{len(names)} tool{'s' if len(names) != 1 else ''} ({source})")
+
+    def note(self, text: str, *, warn: bool = False) -> None:
+        self.status.value = _line(text, warn=warn)
 
     def select(self, names: Sequence[str]) -> None:
         """Select ``names``; one the connector does not list is offered too, marked."""
@@ -215,7 +221,7 @@ class _Connector:
         if {change["old"], change["new"]} == {"include", "exclude"} and self.names.value:
             self.names.value = ()
             verb = "keeps only" if change["new"] == "include" else "hides"
-            self.status.value = _line(f"Selection cleared: {change['new']} {verb} the tools you select now.", warn=True)
+            self.note(f"Selection cleared: {change['new']} {verb} the tools you select now.", warn=True)
         self.picker._changed()
 
 
@@ -342,24 +348,16 @@ class ToolPicker(W.VBox):
             self.set_tools(current)
 
     def _not_listed(self, error: BaseException) -> None:
-        if isinstance(error, ReplayMiss):
-            text = (f"The account's connectors are not recorded in {', '.join(error.cassettes) or 'the cassettes'}: "
-                    "only built-in tools (and connectors passed with tools=) are offered.")
-        else:
-            text = f"Could not list the connectors: {_short_error(error)}"
-        self.note.value = _line(text, warn=True)
+        self.note.value = _line(f"Could not list the connectors ({_short_error(error)}): only built-in tools and "
+                                "connectors passed with tools= are offered.", warn=True)
 
     def _load_tools(self, row: _Connector) -> asyncio.Task | None:
-        def failed(error: BaseException) -> None:
-            text = "its tool list is not recorded in this cassette" if isinstance(error, ReplayMiss) \
-                else _short_error(error)
-            row.status.value = _line(f"Tool names unavailable: {text}", warn=True)
-
-        row.status.value = _line("listing tools…")
+        row.note("listing tools…")
         client = self.client
         return _call(self._tasks, client, lambda: client.beta.connectors.list_tools(connector_id_or_name=row.name),
                      lambda result: row.set_names([str(field(t, "name")) for t in result or [] if field(t, "name")],
-                                                  source="list_tools"), failed)
+                                                  source="list_tools"),
+                     lambda error: row.note(f"Tool names unavailable: {_short_error(error)}", warn=True))
 
     # -- the list -----------------------------------------------------------------
 
