@@ -1,9 +1,8 @@
 """``cookbook``: list the recipe notebooks, run them with papermill, re-record them, check them live.
 
-Each command turns its command line into a :class:`Plan` first: a mistake stops it there (exit status 2), before
-anything runs or is written. The recipes run in worker processes (:func:`run_notebooks`); then ``run`` writes a report,
-``record`` says what changed in each cassette, ``check --live`` how each answer's shape changed (``_drift.py``).
-papermill and nbconvert take seconds to import: only the code that uses them does, so ``cookbook --help`` is quick.
+Each command checks its command line as a :class:`Plan` (a mistake: exit status 2, before anything runs or is written),
+which runs the recipes in worker processes. papermill and nbconvert take seconds to import: only the code that uses
+them does, so that ``cookbook --help`` is quick.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import signal
 import sys
 import tempfile
 import time
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -51,42 +49,29 @@ class Recipe:
     slug: str  # "01_hello_world": the notebook's stem, also its cassette's name
     path: Path
 
-    def is_named(self, key: str) -> bool:
-        """Whether ``key`` (lower case) is ``01``, ``1``, ``01_hello_world`` or ``hello_world``."""
-        return key in (self.slug.lower(), self.slug[3:].lower()) or key.isdigit() and int(key) == int(self.slug[:2])
-
     def title(self) -> str:
         """The notebook's first Markdown heading, without the '#'."""
-        try:
-            cells = json.loads(self.path.read_text(encoding="utf-8"))["cells"]
-        except (OSError, ValueError, KeyError):
-            return self.slug
-        lines = (line for cell in cells if cell.get("cell_type") == "markdown"
-                 for line in "".join(cell.get("source", [])).splitlines())
+        cells = json.loads(self.path.read_text(encoding="utf-8"))["cells"]
+        lines = (line for c in cells if c["cell_type"] == "markdown" for line in "".join(c["source"]).splitlines())
         return next((line.lstrip("#").strip() for line in lines if line.startswith("#")), self.slug)
 
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """As papermill reads the cell tagged ``parameters``: ``{name: {"default": source, "help": comment, ...}}``."""
+        import papermill
 
-# --------------------------------------------------------------------------- recipes and their parameters
-
-
-def _recipes_in(directory: Path) -> list[Recipe]:
-    paths = sorted(directory.iterdir()) if directory.is_dir() else []
-    return [Recipe(p.stem, p) for p in paths if RECIPE_FILE.match(p.name)]
+        return papermill.inspect_notebook(str(self.path))
 
 
 def find_recipes(explicit: str | None) -> tuple[Path, list[Recipe]]:
     """The notebooks folder and its recipes: ``--notebooks``, else ``./notebooks``, else the repository's."""
     candidates = [Path(explicit)] if explicit else [Path("notebooks"), REPOSITORY_NOTEBOOKS]
     for directory in candidates:
-        if recipes := _recipes_in(directory):
+        if recipes := [Recipe(p.stem, p) for p in sorted(directory.glob("*.ipynb")) if RECIPE_FILE.match(p.name)]:
             return directory, recipes
-    if explicit:
-        raise UsageError(f"No recipe notebooks (NN_name.ipynb) in {candidates[0]}: pass the cookbook's notebooks/ "
-                         "folder.")
     looked = " and ".join(dict.fromkeys(str(d.resolve()) for d in candidates))
-    raise UsageError(f"No recipe notebooks found (looked in {looked}). The notebooks are not part of the installed "
-                     "package: clone the cookbook's repository and run `pip install -e .` and `cookbook run` in it, "
-                     "or pass --notebooks DIR.")
+    raise UsageError(f"No recipe notebooks (NN_name.ipynb) found in {looked}. The notebooks are not part of the "
+                     "installed package: clone the cookbook's repository and run `pip install -e .` and `cookbook run` "
+                     "in it, or pass --notebooks DIR with the cookbook's notebooks/ folder.")
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
@@ -99,19 +84,14 @@ def select(recipes: list[Recipe], wanted: list[str]) -> list[Recipe]:
     chosen: list[Recipe] = [] if wanted else list(recipes)
     for text in wanted:
         key = text.strip().lower().removesuffix(".ipynb").rsplit("/", 1)[-1]
-        if not (found := [r for r in recipes if r.is_named(key)]):
+        found = [r for r in recipes if key in (r.slug.lower(), r.slug[3:].lower())
+                 or key.isdigit() and int(key) == int(r.slug[:2])]
+        if not found:
             names = [r.slug for r in recipes]
             raise UsageError(f"Unknown recipe {text!r}.{_did_you_mean(key, names + [n[3:] for n in names])} "
                              f"Recipes: {', '.join(names)} (a number such as 1 or 01 also works).")
         chosen += [r for r in found if r not in chosen]
     return chosen
-
-
-def parameters_of(recipe: Recipe) -> dict[str, dict[str, Any]]:
-    """The recipe's parameters as papermill reads them: ``{name: {"default": source text, "help": comment, ...}}``."""
-    import papermill
-
-    return papermill.inspect_notebook(str(recipe.path))
 
 
 def literal(source: str) -> Any:
@@ -126,23 +106,20 @@ def shown_default(source: str) -> str:
     """A default as one line of Python (adjacent string literals joined)."""
     if (value := literal(source)) is ...:
         return " ".join(source.split())
-    with suppress(TypeError, ValueError):  # a list of sets or bytes is not JSON
-        return json.dumps(value, ensure_ascii=False) if isinstance(value, str | list | dict) else repr(value)
-    return repr(value)
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str | list | dict) else repr(value)
 
 
 def parse_value(text: str) -> Any:
     """A ``-p`` value, typed as papermill's ``-p`` types it: True/False/None, an int, a float, else the text."""
-    if text in ("True", "False", "None"):
-        return {"True": True, "False": False, "None": None}[text]
     for kind in (int, float):
-        with suppress(ValueError):
+        try:
             return kind(text)
-    return text
+        except ValueError:
+            pass
+    return {"True": True, "False": False, "None": None}.get(text, text)
 
 
 def parse_yaml(text: str) -> dict[str, Any]:
-    """A ``-y`` value: a YAML mapping of parameter names to values, as papermill's ``-y`` takes it."""
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -155,7 +132,7 @@ def parse_yaml(text: str) -> dict[str, Any]:
 def _unknown_parameter(name: str, declared: dict[str, dict], recipes: list[Recipe], others: list[Recipe]) -> str:
     known = sorted({p for params in declared.values() for p in params})
     where = f"{recipes[0].slug} takes" if len(recipes) == 1 else "The selected recipes take"
-    elsewhere = [r.slug for r in others if r not in recipes and name in parameters_of(r)]
+    elsewhere = [r.slug for r in others if r not in recipes and name in r.parameters()]
     hint = f" ({name} is a parameter of {', '.join(elsewhere)}.)" if elsewhere else ""
     return f"Unknown parameter {name!r}.{_did_you_mean(name, known)}{hint} {where}: {', '.join(known)}. See " \
            "`cookbook list`."
@@ -165,7 +142,7 @@ def plan_parameters(recipes: list[Recipe], given: dict[str, Any], others: list[R
                     ) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
     """Each recipe's parameters to inject, and which recipes take each given one: only those that declare it (none is
     an error). A list or mapping given as text is an error too (papermill's ``-p`` gives text; ``-y`` lists)."""
-    declared = {r.slug: parameters_of(r) for r in recipes}
+    declared = {r.slug: r.parameters() for r in recipes}
     per_recipe: dict[str, dict[str, Any]] = {r.slug: {} for r in recipes}
     takers = {name: [slug for slug, params in declared.items() if name in params] for name in given}
     for name, value in given.items():
@@ -179,9 +156,6 @@ def plan_parameters(recipes: list[Recipe], given: dict[str, Any], others: list[R
                                  f"as YAML: -y '{name}: [first, second]'.")
             per_recipe[slug][name] = value
     return per_recipe, takers
-
-
-# --------------------------------------------------------------------------- the plan: a checked command line
 
 
 def _wanted_mode(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str | None, str]:
@@ -218,41 +192,8 @@ def _mode_and_env(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
     return chosen, why, env
 
 
-@dataclass
-class Plan:  # a checked command line: which recipes, with which parameters, in which mode, where
-    recipes: list[Recipe]
-    parameters: dict[str, dict[str, Any]]  # per recipe, mode included
-    given: dict[str, Any]
-    takers: dict[str, list[str]]  # the recipes that take each given parameter
-    mode: str
-    why: str
-    env: dict[str, str]
-    jobs: int
-    out_dir: Path
-
-
-def plan(args: argparse.Namespace) -> Plan:
-    """Everything a command needs, checked before anything runs or is written (a mistake is a UsageError)."""
-    notebooks, every = find_recipes(args.notebooks)
-    recipes = select(every, args.recipes)
-    given = {name: value for text in args.yaml or [] for name, value in parse_yaml(text).items()}
-    given.update((name, parse_value(value)) for name, value in args.parameters or [])
-    mode, why, env = _mode_and_env(args, given)
-    per_recipe, takers = plan_parameters(recipes, given, every)
-    if args.jobs < 1:
-        raise UsageError("--jobs takes a number of parallel processes, 1 or more.")
-    if Path(args.out).resolve() == notebooks.resolve():
-        raise UsageError("--out must not be the notebooks folder: the executed copies would replace the recipes.")
-    return Plan(recipes, {slug: {"mode": mode, **params} for slug, params in per_recipe.items()}, given, takers,
-                mode, why, env, min(args.jobs, len(recipes)), Path(args.out))
-
-
-# --------------------------------------------------------------------------- running notebooks
-
-
 def first_answer_line(nb: Any) -> str:
-    """The answer of the first response the notebook displayed, as plain text: what its display metadata says
-    (``display_response`` writes the answer's first sentences there), else its first non-empty line."""
+    """The first response's answer: its display metadata's summary (``display_response``), else its first line."""
     for output in (output for cell in nb.get("cells", []) for output in cell.get("outputs", [])):
         if (marker := (output.get("metadata") or {}).get("cookbook") or {}).get("kind") == "response":
             return str(marker.get("answer") or _first_line("".join(output.get("data", {}).get("text/plain", ""))))
@@ -264,8 +205,7 @@ def _first_line(text: str) -> str:
 
 
 def execute_recipe(job: tuple[Recipe, dict[str, Any], Path]) -> dict[str, Any]:
-    """Run one notebook with papermill and render its page (in a worker process); return what happened. A failed
-    run still leaves the executed notebook, with every output up to the failure, and its page."""
+    """Run one notebook with papermill and render its page (in a worker process); return what happened."""
     import nbformat
     import papermill
 
@@ -317,36 +257,72 @@ def _worker_init(env: dict[str, str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the main process, which stops the workers
 
 
-def run_notebooks(run: Plan, heading: str, interrupted: str) -> list[dict[str, Any]] | None:
-    """Say what runs, run it in worker processes (a progress line as each recipe ends): the results in recipe order,
-    or None on Ctrl-C, which stops the workers and so their kernels (a second Ctrl-C cannot stop that)."""
-    for name, slugs in run.takers.items():
-        if len(slugs) < len(run.recipes):
-            print(f"note: {name} is a parameter of {', '.join(slugs)} only; the other recipes run with theirs.",
-                  file=sys.stderr)
-    print(heading, flush=True)
-    run.out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(Recipe(r.slug, r.path.resolve()), run.parameters[r.slug], run.out_dir.resolve()) for r in run.recipes]
-    results: dict[str, dict[str, Any]] = {}
-    pool = multiprocessing.Pool(run.jobs, initializer=_worker_init, initargs=(run.env,))
-    try:
-        with tqdm(total=len(jobs), desc="cookbook", unit="notebook", file=sys.stderr,
-                  disable=not sys.stderr.isatty(), leave=False) as bar:
-            for item in pool.imap_unordered(execute_recipe, jobs):
-                results[item["recipe"]] = item
-                said = f"{item['error']['name']}: {item['error']['message']}" if item["error"] else item["answer"]
-                bar.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(said, 60)}",
-                          file=sys.stderr)
-                bar.update()
-        pool.close()
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print(f"Interrupted: {interrupted}", file=sys.stderr)
-        return None
-    finally:
-        pool.terminate()
-        pool.join()
-    return [results[r.slug] for r in run.recipes]
+class Plan:
+    """A checked command line (which recipes, with which parameters, in which mode, where), and running it."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        notebooks, every = find_recipes(args.notebooks)
+        self.recipes = select(every, args.recipes)
+        self.given = {name: value for text in args.yaml or [] for name, value in parse_yaml(text).items()}
+        self.given.update((name, parse_value(value)) for name, value in args.parameters or [])
+        self.mode, self.why, self.env = _mode_and_env(args, self.given)
+        per_recipe, self.takers = plan_parameters(self.recipes, self.given, every)
+        self.parameters = {slug: {"mode": self.mode, **params} for slug, params in per_recipe.items()}
+        if args.jobs < 1:
+            raise UsageError("--jobs takes a number of parallel processes, 1 or more.")
+        self.jobs, self.out_dir = min(args.jobs, len(self.recipes)), Path(args.out)
+        if self.out_dir.resolve() == notebooks.resolve():
+            raise UsageError("--out must not be the notebooks folder: the executed copies would replace the recipes.")
+
+    def run(self, heading: str, interrupted: str) -> list[dict[str, Any]] | None:
+        """Say what runs, run it in worker processes (a progress line as each recipe ends): the results in recipe
+        order, or None on Ctrl-C, which stops the workers and so their kernels (a second Ctrl-C cannot stop that)."""
+        for name, slugs in self.takers.items():
+            if len(slugs) < len(self.recipes):
+                print(f"note: {name} is a parameter of {', '.join(slugs)} only; the other recipes run with theirs.",
+                      file=sys.stderr)
+        print(heading, flush=True)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        jobs = [(Recipe(r.slug, r.path.resolve()), self.parameters[r.slug], self.out_dir.resolve())
+                for r in self.recipes]
+        results: dict[str, dict[str, Any]] = {}
+        with multiprocessing.Pool(self.jobs, _worker_init, (self.env,)) as pool, tqdm(
+                total=len(jobs), unit="notebook", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
+            try:
+                for item in pool.imap_unordered(execute_recipe, jobs):
+                    results[item["recipe"]] = item
+                    said = f"{item['error']['name']}: {item['error']['message']}" if item["error"] else item["answer"]
+                    bar.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(said, 60)}",
+                              file=sys.stderr)
+                    bar.update()
+            except KeyboardInterrupt:  # leaving the pool stops the workers: a second Ctrl-C must not interrupt that
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                print(f"Interrupted: {interrupted}", file=sys.stderr)
+                return None
+        return [results[r.slug] for r in self.recipes]
+
+    def report(self, results: list[dict[str, Any]], seconds: float) -> Path:
+        """``summary.json`` and ``index.html`` (``templates/index.html.j2``); the path of the index."""
+        summary = {"mode": self.mode, "mode_reason": self.why, "jobs": self.jobs, "parameters": self.given,
+                   "seconds": round(seconds, 1), "results": results,
+                   "finished": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
+        (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        index = self.out_dir / "index.html"
+        index.write_text(render("index.html.j2", summary=summary, titles={r.slug: r.title() for r in self.recipes},
+                                parameters=", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}"
+                                                     for k, v in self.given.items())), "utf-8")
+        return index
+
+    def failures(self, results: list[dict[str, Any]]) -> int:
+        """Print each failed recipe's whole error; the exit status (1 when any failed)."""
+        if not (failed := [item for item in results if item["status"] != "ok"]):
+            return 0
+        print(f"{len(failed)} of {len(results)} recipe(s) failed:", file=sys.stderr)
+        for item in failed:
+            print(f"  {item['recipe']}: {item['error']['name']}: {item['error']['message']}", file=sys.stderr)
+            print("".join(f"    {line}\n" for line in item["error"]["details"].splitlines()), end="", file=sys.stderr)
+        print(f"  (the executed notebooks in {self.out_dir}/ show each error in context)", file=sys.stderr)
+        return 1
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -359,49 +335,19 @@ def _clip(text: str, width: int = 72) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def failures(results: list[dict[str, Any]], out_dir: Path) -> int:
-    """Print each failed recipe's whole error; the exit status (1 when any failed)."""
-    if not (failed := [item for item in results if item["status"] != "ok"]):
-        return 0
-    print(f"{len(failed)} of {len(results)} recipe(s) failed:", file=sys.stderr)
-    for item in failed:
-        print(f"  {item['recipe']}: {item['error']['name']}: {item['error']['message']}", file=sys.stderr)
-        print("".join(f"    {line}\n" for line in item["error"]["details"].splitlines()), end="", file=sys.stderr)
-    print(f"  (the executed notebooks in {out_dir}/ show each error in context)", file=sys.stderr)
-    return 1
-
-
 def clear_report(out_dir: Path) -> None:
-    """Remove an earlier report from ``out_dir`` (its pages, notebooks, index and summary), so a run of some
-    recipes never leaves pages of others beside its index. Other files stay."""
-    for path in out_dir.glob("*") if out_dir.is_dir() else []:
+    """Remove an earlier report's files, so that no page of another recipe stays beside the new index."""
+    for path in out_dir.glob("*"):
         page = path.suffix in (".ipynb", ".html") and RECIPE_FILE.match(path.stem + ".ipynb")
         if path.is_file() and (page or path.name in ("index.html", "summary.json")):
             path.unlink()
 
 
-def write_report(run: Plan, results: list[dict[str, Any]], seconds: float) -> Path:
-    """``summary.json`` and ``index.html`` (``templates/index.html.j2``); the path of the index."""
-    summary = {"mode": run.mode, "mode_reason": run.why, "jobs": run.jobs, "parameters": run.given,
-               "seconds": round(seconds, 1), "finished": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-               "results": results}
-    (run.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    failed = sum(item["status"] != "ok" for item in results)
-    index = run.out_dir / "index.html"
-    index.write_text(render("index.html.j2", summary=summary, titles={r.slug: r.title() for r in run.recipes},
-                            verdict=f"{failed} of {len(results)} failed" if failed else f"all {len(results)} ok",
-                            parameters=", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}"
-                                                 for k, v in run.given.items())), "utf-8")
-    return index
-
-
-# --------------------------------------------------------------------------- the commands
-
-
 def cmd_list(args: argparse.Namespace) -> int:
+    """Show each recipe's parameters (name, default, help) and the prompts its recordings answer."""
     bundled = set(_cassette.bundled_names())
     items = [{"recipe": r.slug, "title": r.title(), "notebook": str(r.path),
-              "parameters": {n: {"default": p["default"], "help": p["help"]} for n, p in parameters_of(r).items()},
+              "parameters": {n: {"default": p["default"], "help": p["help"]} for n, p in r.parameters().items()},
               "recorded_prompts": _cassette.recorded_prompts(r.slug) if r.slug in bundled else []}
              for r in select(find_recipes(args.notebooks)[1], args.recipes)]
     print(json.dumps(items, indent=2, ensure_ascii=False) if args.json else "\n\n".join(map(_listing, items)))
@@ -420,92 +366,72 @@ def _listing(item: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    run = plan(args)
-    clear_report(run.out_dir)
-    started = time.monotonic()
-    results = run_notebooks(run, f"Running {len(run.recipes)} recipe(s) in {run.mode} mode ({run.why}) into "
-                                 f"{run.out_dir}/ with {run.jobs} job(s).", "no report written.")
+    """Execute recipe notebooks with papermill into DIR: the executed notebooks, an HTML page for each, index.html
+    and summary.json. Exits 1 when a recipe fails, 2 on a usage error (nothing runs)."""
+    plan, started = Plan(args), time.monotonic()
+    clear_report(plan.out_dir)
+    results = plan.run(f"Running {len(plan.recipes)} recipe(s) in {plan.mode} mode ({plan.why}) into "
+                       f"{plan.out_dir}/ with {plan.jobs} job(s).", "no report written.")
     if results is None:
         return 130
-    index = write_report(run, results, time.monotonic() - started)
+    index = plan.report(results, time.monotonic() - started)
     print(_table([["recipe", "status", "seconds", "answer"]] + [
         [item["recipe"], item["status"], f"{item['seconds']:.1f}",
          _clip((item["answer"] if item["status"] == "ok" else f"({item['error']['name']})") or "—")]
         for item in results]))
     print(f"Report: {index}")
-    return failures(results, run.out_dir)
-
-
-def _exchanges(path: Path) -> list[dict]:
-    """A cassette's exchanges (for one not written yet, those of the bundled cassette it will start from)."""
-    source = path if path.is_file() else _cassette.seed_for(path)
-    return _cassette.serializer.deserialize(source.read_text(encoding="utf-8"))["interactions"] if source else []
-
-
-def changes(before: list[dict], after: list[dict]) -> list[int]:
-    """What a recording did to a cassette: exchanges added, replaced and kept, and the authored ones left."""
-    def stamp(item: dict) -> tuple:
-        request, response = item["request"], item["response"]
-        request = _cassette.Request(request["method"], request["uri"], request["body"], request["headers"])
-        return _cassette.match_key(request), response.get("provenance"), response.get("recorded")
-
-    old, new = {stamp(item) for item in before}, [stamp(item) for item in after]
-    fresh = [key for key, provenance, recorded in new if (key, provenance, recorded) not in old]
-    added = sum(key not in {key for key, _, _ in old} for key in fresh)
-    return [added, len(fresh) - added, len(new) - len(fresh), sum(p == "authored" for _, p, _ in new)]
+    return plan.failures(results)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    """Run recipes in record mode: every exchange goes to the API and is written, scrubbed, to the cassette folder
+    (--cassettes, $COOKBOOK_CASSETTES, else ./cassettes; a new cassette starts from the bundled one). Prints, per
+    recipe, the exchanges added, replaced and kept, and the authored ones left."""
     folder = Path(args.cassettes or os.environ.get(_cassette.CASSETTES_VARIABLE) or _cassette.RECORD_DIR)
     args.cassettes = str(folder)
-    run = plan(args)
-    before = {r.slug: _exchanges(folder / f"{r.slug}.yaml") for r in run.recipes}
-    results = run_notebooks(run, f"Recording {len(run.recipes)} recipe(s) into {folder}/ ({run.why}); executed "
-                                 f"notebooks in {run.out_dir}/.", "what was recorded so far is in the cassettes.")
+    plan = Plan(args)
+    before = {r.slug: _drift.exchanges(folder / f"{r.slug}.yaml") for r in plan.recipes}
+    results = plan.run(f"Recording {len(plan.recipes)} recipe(s) into {folder}/ ({plan.why}); executed notebooks in "
+                       f"{plan.out_dir}/.", "what was recorded so far is in the cassettes.")
     if results is None:
         return 130
     print(_table([["recipe", "status", "added", "replaced", "kept", "authored left"]] + [
-        [slug := item["recipe"], item["status"], *map(str, changes(before[slug], _exchanges(folder / f"{slug}.yaml")))]
-        for item in results]))
-    return failures(results, run.out_dir)
+        [slug := item["recipe"], item["status"],
+         *map(str, _drift.changes(before[slug], _drift.exchanges(folder / f"{slug}.yaml")))] for item in results]))
+    return plan.failures(results)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Run recipes live (recording into DIR/cassettes, never over your cassettes) and compare the shape of every
+    answer with the recording it replaces: status, entry types, tool names, field names, stream event kinds, never
+    the model's words. Writes DIR/check.json; exits 1 on drift or failure."""
     if not args.live:
         raise UsageError("cookbook check runs the recipes against the API for real (billed requests): pass --live "
                          "to say so.")
-    work = Path(args.out) / "cassettes"  # recorded into, never over the user's cassettes
-    args.cassettes = str(work)
-    run = plan(args)
-    sources = {r.slug: _cassette.resolve(r.slug, must_exist=False) for r in run.recipes}
+    args.cassettes = str(work := Path(args.out) / "cassettes")
+    plan = Plan(args)
+    sources = {r.slug: _cassette.resolve(r.slug, must_exist=False) for r in plan.recipes}
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     for source in filter(Path.is_file, sources.values()):
         shutil.copyfile(source, work / source.name)
     since = _cassette.now_stamp()
-    results = run_notebooks(run, f"Checking {len(run.recipes)} recipe(s) live ({run.why}) against their "
-                                 "recordings.", "no report written.")
+    results = plan.run(f"Checking {len(plan.recipes)} recipe(s) live ({plan.why}) against their recordings.",
+                       "no report written.")
     if results is None:
         return 130
-    report = {slug: _drift.compare(_exchanges(source), _exchanges(work / f"{slug}.yaml"), since)
+    report = {slug: _drift.compare(_drift.exchanges(source), _drift.exchanges(work / f"{slug}.yaml"), since)
               for slug, source in sources.items()}
     exchanges = [{"recipe": slug, **entry} for slug, entries in report.items() for entry in entries]
-    (run.out_dir / "check.json").write_text(json.dumps({"results": results, "exchanges": exchanges}, indent=2) + "\n",
-                                            "utf-8")
-    drifted = [entry for entry in exchanges if entry["missing"] or entry["new"]]
+    (plan.out_dir / "check.json").write_text(json.dumps({"results": results, "exchanges": exchanges}, indent=2)
+                                             + "\n", "utf-8")
     print(_table([["recipe", "status", "exchanges", "compared", "drifted"]] + [
-        [slug := item["recipe"], item["status"], *map(str, (len(report[slug]), sum(e["compared"] for e in report[slug]),
-                                                            sum(bool(e["missing"] or e["new"]) for e in report[slug])))]
-        for item in results]))
-    for entry in drifted:
-        print(f"drift in {entry['recipe']}, {entry['request']} (status {entry['status']}):")
-        print("\n".join([f"  - {fact}" for fact in entry["missing"]] + [f"  + {fact}" for fact in entry["new"]]))
-    print(f"Report: {run.out_dir / 'check.json'}")
-    failed = failures(results, run.out_dir)
+        [slug := item["recipe"], item["status"], *map(str, _drift.counts(report[slug]))] for item in results]))
+    for entry in (drifted := [entry for entry in exchanges if entry["missing"] or entry["new"]]):
+        print(f"drift in {entry['recipe']}, {_drift.describe(entry)}")
+    print(f"Report: {plan.out_dir / 'check.json'}")
+    failed = plan.failures(results)
     return 1 if drifted else failed
-
-
-# --------------------------------------------------------------------------- the command line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -516,10 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, handler: Any, summary: str, description: str, out: str | None = None
-                ) -> argparse.ArgumentParser:
-        """A command taking recipes; one that runs them (into an ``out`` folder) takes the running options too."""
-        sub = commands.add_parser(name, help=summary, description=description)
+    def command(name: str, handler: Any, summary: str, out: str | None = None) -> argparse.ArgumentParser:
+        """A command described by its handler's docstring; one that runs recipes into ``out`` takes more options."""
+        sub = commands.add_parser(name, help=summary, description=handler.__doc__)
         sub.set_defaults(handler=handler, mode="record" if name in ("record", "check") else None)
         sub.add_argument("recipes", nargs="*", metavar="RECIPE", help="recipes to include (default: all)")
         sub.add_argument("--notebooks", metavar="DIR",
@@ -539,22 +464,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: $COOKBOOK_CASSETTES; replay then falls back to the bundled ones)")
         return sub
 
-    command("list", cmd_list, "the recipes, their parameters and their recorded prompts", "Show each recipe's "
-            "parameters (name, default, help) and the prompts its recordings answer.").add_argument(
+    command("list", cmd_list, "the recipes, their parameters and their recorded prompts").add_argument(
         "--json", action="store_true", help="print JSON instead of text")
-    command("run", cmd_run, "execute recipes with papermill and write a report", "Execute recipe notebooks with "
-            "papermill into DIR: the executed notebooks, an HTML page for each, index.html and summary.json. Exits 1 "
-            "when a recipe fails, 2 on a usage error (nothing runs).", "cookbook-run").add_argument(
+    command("run", cmd_run, "execute recipes with papermill and write a report", "cookbook-run").add_argument(
         "--mode", choices=MODES, help="default: $COOKBOOK_MODE, else live when MISTRAL_API_KEY is set, else replay")
-    command("record", cmd_record, "re-record recipes against the API (needs a key)", "Run recipes in record mode: "
-            "every exchange goes to the API and is written, scrubbed, to the cassette folder (--cassettes, "
-            "$COOKBOOK_CASSETTES, else ./cassettes; a new cassette starts from the bundled one). Prints, per recipe, "
-            "the exchanges added, replaced and kept, and the authored ones left.", "cookbook-record")
-    command("check", cmd_check, "run recipes live and compare each answer's shape with its recording", "Run recipes "
-            "live (recording into DIR/cassettes, never over your cassettes) and compare the shape of every answer with "
-            "the recording it replaces: status, entry types, tool names, field names, stream event kinds, never the "
-            "model's words. Writes DIR/check.json; exits 1 on drift or failure.", "cookbook-check").add_argument(
-        "--live", action="store_true", help="required: the check sends real, billed requests")
+    command("record", cmd_record, "re-record recipes against the API (needs a key)", "cookbook-record")
+    command("check", cmd_check, "run recipes live and compare each answer's shape with its recording",
+            "cookbook-check").add_argument("--live", action="store_true",
+                                           help="required: the check sends real, billed requests")
     return parser
 
 

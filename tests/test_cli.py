@@ -290,7 +290,7 @@ def test_a_multiline_default_is_shown_on_one_line():
 
 
 def test_a_recipe_is_named_by_number_slug_or_name():
-    recipes = _cli._recipes_in(NOTEBOOKS)
+    recipes = _cli.find_recipes(str(NOTEBOOKS))[1]
     for form in ("01", "1", "01_hello_world", "hello_world", "Hello_World", "01_hello_world.ipynb"):
         assert [r.slug for r in _cli.select(recipes, [form])] == ["01_hello_world"], form
     assert [r.slug for r in _cli.select(recipes, ["3", "1", "01"])] == ["03_custom_connector", "01_hello_world"]
@@ -328,7 +328,7 @@ def test_p_values_are_typed_as_papermill_types_them():
 
 
 def test_a_parameter_goes_only_to_the_recipes_that_declare_it():
-    recipes = _cli.select(_cli._recipes_in(NOTEBOOKS), ["1", "5"])
+    recipes = _cli.select(_cli.find_recipes(str(NOTEBOOKS))[1], ["1", "5"])
     per_recipe, takers = _cli.plan_parameters(recipes, {"exclude": ["x"], "prompt": "hi"})
     assert per_recipe == {"01_hello_world": {"prompt": "hi"}, "05_tool_filters": {"exclude": ["x"], "prompt": "hi"}}
     assert takers == {"exclude": ["05_tool_filters"], "prompt": ["01_hello_world", "05_tool_filters"]}
