@@ -106,7 +106,7 @@ def shown_default(source: str) -> str:
     """A default as one line of Python (adjacent string literals joined)."""
     if (value := literal(source)) is ...:
         return " ".join(source.split())
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str | list | dict) else repr(value)
+    return json.dumps(value, ensure_ascii=False, default=repr) if isinstance(value, str | list | dict) else repr(value)
 
 
 def parse_value(text: str) -> Any:
@@ -227,7 +227,7 @@ def execute_recipe(job: tuple[Recipe, dict[str, Any], Path]) -> dict[str, Any]:
             name, text = (error.ename, error.evalue) if cell else (type(error).__name__, str(error))
             # the first line is the message; the rest (a ReplayMiss: the diff, the prompts that replay) the details
             result.update(status="failed", error={"name": name, "message": _first_line(text),
-                                                  "details": "\n".join(text.strip().splitlines()[1:]).strip()})
+                                                  "details": "\n".join(text.strip().splitlines()[1:]).strip("\n")})
     result["seconds"] = round(time.monotonic() - started, 1)
     if not ipynb.is_file():
         return {**result, "notebook": None}
@@ -286,8 +286,9 @@ class Plan:
         jobs = [(Recipe(r.slug, r.path.resolve()), self.parameters[r.slug], self.out_dir.resolve())
                 for r in self.recipes]
         results: dict[str, dict[str, Any]] = {}
-        with multiprocessing.Pool(self.jobs, _worker_init, (self.env,)) as pool, tqdm(
-                total=len(jobs), unit="notebook", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
+        bar = tqdm(total=len(jobs), desc="cookbook", unit="notebook", file=sys.stderr, leave=False,
+                   disable=not sys.stderr.isatty())
+        with multiprocessing.Pool(self.jobs, _worker_init, (self.env,)) as pool, bar:
             try:
                 for item in pool.imap_unordered(execute_recipe, jobs):
                     results[item["recipe"]] = item
