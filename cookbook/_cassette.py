@@ -522,7 +522,7 @@ def record(path: Path, interaction: dict, *, since: str, replaces: Iterable[str]
 
 def now_stamp() -> str:
     """A sortable UTC timestamp, to the microsecond."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # --------------------------------------------------------------------------- replaying

@@ -27,9 +27,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
-
 from importlib.resources import files
+from typing import Any
 
 import pydantic
 import yaml

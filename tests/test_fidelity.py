@@ -185,7 +185,7 @@ def _time(value: str) -> dt.datetime:
 
 
 def _id_time(hex32: str) -> dt.datetime:
-    return dt.datetime.fromtimestamp(int(hex32[:12], 16) / 1000, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(int(hex32[:12], 16) / 1000, dt.UTC)
 
 
 def _order(keys: list[str], expected: list[str]) -> bool:
