@@ -15,6 +15,7 @@ run at once.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -361,6 +362,14 @@ class LiveView:
             self.view.update(self.assembler.rendered(self.context, live=True), True)
             self.last = now
 
+    @contextlib.contextmanager
+    def watching(self) -> Any:
+        """Around the reading of the stream: a dropped connection ends the view in an error state."""
+        try:
+            yield
+        except httpx.TransportError as error:
+            raise self.interrupted(error) from error
+
     def interrupted(self, cause: BaseException) -> StreamInterrupted:
         """End in an error state: the connection dropped (or timed out) mid-answer."""
         what = "timed out" if isinstance(cause, httpx.TimeoutException) else "dropped"
@@ -387,6 +396,27 @@ def _live_view(stream: Any, interval: float, clock: Callable[[], float], out: An
     return LiveView(view, context_of(stream), interval=interval, clock=clock)
 
 
+@contextlib.contextmanager
+def _closed_after(stream: Any) -> Any:
+    try:
+        yield
+    finally:
+        if callable(getattr(stream, "close", None)):
+            stream.close()
+
+
+@contextlib.asynccontextmanager
+async def _aclosed_after(stream: Any) -> Any:
+    """The SDK's async stream closes with an awaitable ``close`` (others with ``aclose``)."""
+    try:
+        yield
+    finally:
+        close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
+        result = close() if callable(close) else None
+        if hasattr(result, "__await__"):
+            await result
+
+
 def _not_a_stream(stream: Any) -> bool:
     return isinstance(stream, dict) or getattr(stream, "outputs", None) is not None
 
@@ -409,14 +439,9 @@ def display_stream(stream: Any, *, interval: float = 0.1, clock: Callable[[], fl
     if hasattr(stream, "__aiter__") and not hasattr(stream, "__iter__"):
         raise TypeError("this is an async stream: use `await display_stream_async(stream)`")
     driver = _live_view(stream, interval, clock, out)
-    try:
+    with driver.watching(), _closed_after(stream):
         for event in stream:
             driver.feed(event)
-    except httpx.TransportError as error:
-        raise driver.interrupted(error) from error
-    finally:
-        if callable(getattr(stream, "close", None)):
-            stream.close()
     return driver.finish()
 
 
@@ -427,20 +452,11 @@ async def display_stream_async(stream: Any, *, interval: float = 0.1, clock: Cal
 
     if _not_a_stream(stream):
         return display_response(stream)
+    if not hasattr(stream, "__aiter__"):
+        return display_stream(stream, interval=interval, clock=clock, out=out)
     driver = _live_view(stream, interval, clock, out)
-    try:
-        if hasattr(stream, "__aiter__"):
+    async with _aclosed_after(stream):
+        with driver.watching():
             async for event in stream:
                 driver.feed(event)
-        else:
-            for event in stream:
-                driver.feed(event)
-    except httpx.TransportError as error:
-        raise driver.interrupted(error) from error
-    finally:
-        close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
-        if callable(close):
-            result = close()
-            if hasattr(result, "__await__"):
-                await result
     return driver.finish()

@@ -7,6 +7,7 @@ transport is affected.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -184,13 +185,11 @@ class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
             self.finished = True
             self.done(b"".join(self.kept), complete)
 
-    def __iter__(self) -> Any:
+    @contextlib.contextmanager
+    def _reading(self) -> Any:
+        """Around the reading of the body: it ended, or the client stopped reading (complete), or it failed."""
         try:
-            for chunk in self.stream:
-                out = self._pass(chunk)
-                if out:
-                    yield out
-            yield self._pass(b"", last=True)
+            yield
         except GeneratorExit:  # the client stopped reading
             self._end(True)
             raise
@@ -199,20 +198,17 @@ class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise
         self._end(True)
 
-    async def __aiter__(self) -> Any:
-        try:
-            async for chunk in self.stream:
-                out = self._pass(chunk)
-                if out:
-                    yield out
+    def __iter__(self) -> Any:
+        with self._reading():
+            for chunk in self.stream:
+                yield self._pass(chunk)
             yield self._pass(b"", last=True)
-        except GeneratorExit:
-            self._end(True)
-            raise
-        except BaseException:
-            self._end(False)
-            raise
-        self._end(True)
+
+    async def __aiter__(self) -> Any:
+        with self._reading():
+            async for chunk in self.stream:
+                yield self._pass(chunk)
+            yield self._pass(b"", last=True)
 
     def close(self) -> None:
         self._end(True)
