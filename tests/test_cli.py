@@ -445,12 +445,15 @@ def test_ctrl_c_stops_the_run_promptly_with_status_130_and_no_report(tmp_path):
         time.sleep(1.5)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: the whole foreground group
         stopped = time.monotonic()
+        time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # an impatient second Ctrl-C, while the workers are being stopped
         _, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130 and time.monotonic() - stopped < 10
     assert "Interrupted: " in stderr and "no report written" in stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert not (out / "index.html").exists()
 
 
