@@ -409,9 +409,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.live:
         raise UsageError("cookbook check runs the recipes against the API for real (billed requests): pass --live "
                          "to say so.")
+    theirs = Path(args.cassettes) if args.cassettes else None  # the recordings to compare with (else as replay finds)
     args.cassettes = str(work := Path(args.out) / "cassettes")
     plan = Plan(args)
-    sources = {r.slug: _cassette.resolve(r.slug, must_exist=False) for r in plan.recipes}
+    sources = {r.slug: theirs / f"{r.slug}.yaml" if theirs and (theirs / f"{r.slug}.yaml").is_file()
+               else _cassette.resolve(r.slug, must_exist=False) for r in plan.recipes}
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     for source in filter(Path.is_file, sources.values()):
