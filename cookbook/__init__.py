@@ -1,6 +1,7 @@
 """A notebook cookbook for Mistral AI's Conversations, Agents and Connectors APIs.
 
-This file is the whole public surface.
+This file is the whole public surface. The MCP preflight and the widgets load the ``mcp`` SDK and ipywidgets
+(about a second per kernel): they are imported when a notebook first asks for one of their names.
 """
 
 from . import tools
@@ -9,11 +10,9 @@ from ._display import RenderedResponse, display_response
 from ._errors import ConfigurationError, CookbookError, ReplayMiss
 from ._explain import ErrorCard, explain, explained_errors, replay_only
 from ._lifecycle import temporary_agent, temporary_connector
-from ._mcp import McpPreflightError, McpServerInfo, McpTool, inspect_mcp_server, inspect_mcp_server_sync
 from ._snippets import equivalents
 from ._stream import ResponseStreamError, StreamInterrupted, display_stream, display_stream_async
 from ._tools import InvalidRequest
-from ._widgets import Playground, ToolPicker
 
 __version__ = "0.1.0"
 
@@ -24,3 +23,15 @@ __all__ = [
     "equivalents", "explain", "explained_errors", "inspect_mcp_server", "inspect_mcp_server_sync", "make_client",
     "oauth_token", "replay_only", "resolve_mode", "retry_config", "temporary_agent", "temporary_connector", "tools",
 ]
+
+_LATER = {"McpPreflightError": "._mcp", "McpServerInfo": "._mcp", "McpTool": "._mcp",
+          "inspect_mcp_server": "._mcp", "inspect_mcp_server_sync": "._mcp",
+          "Playground": "._widgets", "ToolPicker": "._widgets"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LATER:
+        raise AttributeError(f"module 'cookbook' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_LATER[name], __name__), name)
