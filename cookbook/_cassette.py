@@ -541,9 +541,6 @@ class Recordings:
     def requests(self) -> list[Request]:
         return [request for request, _ in self.data]
 
-    def rewind(self) -> None:
-        """Forget what was played: the next request plays its first recording again."""
-        self.play_counts.clear()
 
 
 def load_recordings(path: str | os.PathLike[str]) -> Recordings:

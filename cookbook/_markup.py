@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader
 from markdown_it import MarkdownIt
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 __all__ = ["Markup", "format_json", "markdown", "mimebundle", "one_line", "render", "safe_url", "stylesheet"]
 
@@ -196,7 +196,3 @@ def _environment() -> Environment:
 def render(template: str, **context: Any) -> Markup:
     """Render one template of ``cookbook/templates`` (autoescaped)."""
     return Markup(_environment().get_template(template).render(**context))
-
-
-def esc(value: Any) -> Markup:
-    return escape(value)
