@@ -43,7 +43,7 @@ _TABLE = yaml.safe_load(files("cookbook").joinpath("advice.yaml").read_text(enco
 ADVICE = {int(status): tuple(map(_advice, items)) for status, items in _TABLE["by_status"].items()}
 OTHER = {name: _advice(entry) for name, entry in _TABLE["other"].items()}
 STREAM, DROPPED, TIMEOUT = OTHER["stream"], OTHER["dropped"], OTHER["timeout"]  # also for the stream's errors
-_NO_ADVICE = Advice("", "")
+_GENERAL = {4: ADVICE[400][:1], 5: ADVICE[500]}  # for a 4xx or 5xx status the table does not list
 
 
 @dataclass
@@ -127,9 +127,7 @@ def _pick(status: int | None, haystack: str) -> tuple[Advice, list[Advice]]:
 
     When the message names the cause, that cause is the answer; only a guess lists the alternatives.
     """
-    status = status or 0
-    options = ADVICE.get(status) or (ADVICE[500] if 500 <= status < 600 else ADVICE[400][:1] if 400 <= status < 500
-                                     else (_NO_ADVICE,))
+    options = ADVICE.get(status or 0) or _GENERAL.get((status or 0) // 100, (Advice("", ""),))
     hay = haystack.lower()
 
     def hits(advice: Advice) -> int:
@@ -210,9 +208,6 @@ def explain(error: BaseException) -> ErrorCard:
     return card
 
 
-Expected = int | type | Iterable[int | type] | None
-
-
 @dataclass
 class Caught:
     """What ``explained_errors`` saw: the error and its card (both None when the block succeeded)."""
@@ -222,7 +217,7 @@ class Caught:
 
 
 @contextmanager
-def explained_errors(expected: Expected = None) -> Iterator[Caught]:
+def explained_errors(expected: int | type | Iterable[int | type] | None = None) -> Iterator[Caught]:
     """Show an :class:`ErrorCard` for an error raised in the block.
 
     An error named by ``expected`` (an HTTP status, an exception class, or several of either) is shown and

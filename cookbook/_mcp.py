@@ -1,11 +1,9 @@
-"""MCP preflight: look at an MCP server (identity, exact tool names) before registering it as a connector.
+"""MCP preflight: an MCP server's identity and exact tool names, before it is registered as a connector.
 
-``inspect_mcp_server`` initializes a session with the official ``mcp`` SDK over streamable HTTP and
-lists the tools, within ``timeout``; every failure is one :class:`McpPreflightError` naming cause and
-fix. With a cookbook client it follows the client's mode (replay, record, live). Cassettes keep no
-headers, so a replayed exchange has no session id and the SDK sends neither the session's GET stream
-nor its closing DELETE: record mode sends those two unwritten. ``initialize`` carries the protocol
-version the SDK offers: an SDK that offers another one misses older recordings.
+``inspect_mcp_server`` lists the tools with the official ``mcp`` SDK over streamable HTTP within ``timeout``,
+in the mode of the cookbook client it is given; each failure is one :class:`McpPreflightError` (cause and fix,
+from the rules in :data:`_RULES`). Recordings keep the JSON-RPC POSTs only: without a session id, a replay
+sends no GET stream or DELETE. An SDK that offers another protocol version misses older recordings.
 """
 
 from __future__ import annotations
@@ -81,8 +79,7 @@ def _schema_type(spec: Any) -> str:
 
 @dataclass(frozen=True)
 class McpServerInfo:
-    """What an MCP server said about itself (a table in Jupyter, text in ``print()``); ``tool_names`` are
-    the exact names for a connector's ``tool_configuration`` include/exclude."""
+    """What an MCP server said about itself (a table in Jupyter, text in ``print()``)."""
 
     url: str
     name: str
@@ -95,6 +92,7 @@ class McpServerInfo:
 
     @property
     def tool_names(self) -> list[str]:
+        """The exact names for a connector's ``tool_configuration`` include/exclude."""
         return [tool.name for tool in self.tools]
 
     @property
@@ -115,8 +113,8 @@ class McpServerInfo:
 
 
 class McpPreflightError(CookbookError):
-    """The MCP server could not be inspected. ``kind``: a key of :attr:`TITLES`; ``status``: the HTTP
-    status that decided it, if any; ``detail``: the root cause as observed (never a header value)."""
+    """The MCP server could not be inspected: ``kind`` (a key of :attr:`TITLES`), the HTTP ``status`` that
+    decided it if any, and the root cause as observed in ``detail`` (never a header value)."""
 
     TITLES = {"unreachable": "MCP server unreachable", "not_mcp": "Not an MCP endpoint",
               "auth": "MCP server refused access", "timeout": "MCP server timed out", "protocol": "MCP protocol error"}
@@ -136,17 +134,17 @@ class McpPreflightError(CookbookError):
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return self.card._repr_mimebundle_(include, exclude)
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self.card))  # IPython's text formatter would otherwise show repr() of an exception
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython shows the card, not repr()
+        printer.text(str(self.card))
 
-    def _render_traceback_(self) -> list[str]:
-        return [f"McpPreflightError ({self.kind}): {self}"]  # in IPython: the message, not the SDK's frames
+    def _render_traceback_(self) -> list[str]:  # IPython shows the message, not the SDK's frames
+        return [f"McpPreflightError ({self.kind}): {self}"]
 
 
 class _Answer(NamedTuple):
-    """The HTTP answer to one of the preflight's JSON-RPC POSTs."""
+    """The HTTP answer to one of the preflight's JSON-RPC POSTs (``method`` quoted: 'initialize')."""
 
-    method: str  # the request's JSON-RPC method, quoted: 'initialize'
+    method: str
     status: int
     content_type: str  # or "no content type"
 
@@ -161,8 +159,7 @@ class _Failure:
     """What a failed preflight observed: the facts :data:`_RULES` test and their texts quote."""
 
     def __init__(self, root: BaseException, url: str, answers: list[_Answer], *, credentials: bool, timeout: float):
-        self.root, self.url, self.timeout = root, url, timeout
-        self.credentials = credentials  # headers= were given
+        self.root, self.url, self.timeout, self.credentials = root, url, timeout, credentials  # credentials: headers=
         # the answer that went wrong: the first odd one, else the last
         self.answer = next((a for a in answers if a.odd), answers[-1] if answers else _Answer("'initialize'", 0, ""))
         self.status = self.answer.status if self.answer.odd else None
@@ -240,8 +237,8 @@ def _root_cause(error: BaseException) -> BaseException:
 
 
 class _Recording(httpx.AsyncBaseTransport):
-    """Record: JSON-RPC POSTs are sent and written to ``cassette``; the session's GET and DELETE only sent
-    (replay never sends them, and the GET stream stays open, which a recorder would wait on)."""
+    """Record: JSON-RPC POSTs are sent and written to ``cassette``; the session's GET (a stream that stays
+    open) and DELETE are only sent, since a replay never sends them."""
 
     def __init__(self, cassette: Path, headers: Mapping[str, str] | None):
         secrets = _cassette.Secrets()  # never written: the values of the headers given, and their tokens
@@ -260,8 +257,8 @@ class _Recording(httpx.AsyncBaseTransport):
 
 
 def _replaying(url: str, replay: Any) -> httpx.AsyncBaseTransport:
-    """Answers from the client's replay transport, if its cassettes hold an ``initialize`` sent to ``url``:
-    recordings match on path and body, not host, and every preflight starts with the same ``initialize``."""
+    """The client's replay transport, if its cassettes hold an ``initialize`` sent to ``url`` (recordings match on
+    path and body, not host, and every preflight starts with the same ``initialize``)."""
     recorded = sorted({r.uri for c in replay.cassettes for r in c.requests
                        if _method(_cassette.parsed_body(r)) == "'initialize'"})
     names = tuple(Path(c.path).stem for c in replay.cassettes)
@@ -282,11 +279,10 @@ def _method(body: Any) -> str:
 
 async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10,
                              client: Any = None) -> McpServerInfo:
-    """Connect to the MCP server at ``url``, initialize a session and list its tools.
+    """Initialize a session with the MCP server at ``url`` and list its tools, within ``timeout`` seconds.
 
-    ``headers`` go with every request (e.g. ``{"Authorization": "Bearer ..."}``); ``timeout`` (seconds)
-    bounds the whole preflight; ``client``, a cookbook client, decides the mode (replay answers from its
-    cassettes and raises :class:`cookbook.ReplayMiss` for an unrecorded preflight; none: live).
+    ``headers`` go with every request (e.g. ``{"Authorization": "Bearer ..."}``); a cookbook ``client`` sets the
+    mode (replay raises :class:`cookbook.ReplayMiss` for an unrecorded preflight; no client: live).
     """
     _check_arguments(url, timeout)
     info = getattr(client, "cookbook", None)
@@ -304,9 +300,8 @@ def inspect_mcp_server_sync(url: str, *, headers: Mapping[str, str] | None = Non
 
 def record_mcp_preflight(url: str, cassette: str | os.PathLike[str], *, headers: Mapping[str, str] | None = None,
                          timeout: float = 10) -> McpServerInfo:
-    """Run the preflight against the server and add the exchange, scrubbed, to a cassette file (replacing
-    an earlier recording of the same requests; header values are never written). Exchanges written by hand,
-    for servers this project cannot reach, come from the test suite: ``tests/fixtures/mcp_preflight.py``."""
+    """Run the preflight and add the exchange, scrubbed, to a cassette (replacing an earlier recording of the same
+    requests; header values are never written). Hand-written exchanges: ``tests/fixtures/mcp_preflight.py``."""
     _check_arguments(url, timeout)
     path = _cassette.resolve(cassette, must_exist=False, recording=True)
     return _run_sync(lambda: _inspect(url, headers=headers, timeout=timeout, mode="record",
@@ -379,9 +374,8 @@ async def _session(url: str, http: httpx.AsyncClient) -> tuple[Any, list[McpTool
                 cursors.add(cursor)
 
 
-# The SDK logs as errors the failures a preflight reports (a wrong content type, a body that is not
-# JSON-RPC, a redirect). Within a preflight (a context variable: the SDK's tasks inherit it) those
-# records are dropped; the McpPreflightError says it once.
+# The SDK logs as errors the failures a preflight reports; within a preflight (a context variable, which the
+# SDK's tasks inherit) those records are dropped: the McpPreflightError says it once.
 _IN_PREFLIGHT: contextvars.ContextVar[bool] = contextvars.ContextVar("cookbook_mcp_preflight", default=False)
 logging.getLogger("mcp.client.streamable_http").addFilter(
     lambda record: not (_IN_PREFLIGHT.get() and record.levelno >= logging.WARNING))
