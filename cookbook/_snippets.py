@@ -1,19 +1,16 @@
-"""The same requests in curl and in the TypeScript SDK, generated from what the client actually sent.
+"""The same requests in curl and in the TypeScript SDK, generated from ``client.cookbook.sent`` (already scrubbed).
 
-Generated from ``client.cookbook.sent`` (already scrubbed), so the snippets never drift from the Python cells above
-them and never hold a secret. Both are programs to copy as they stand: the key and an OAuth token are read from the
-environment variables the notebook reads; an agent or connector created in the snippet is the one the later requests
-use and delete (curl reads its id from the create answer with ``jq``, TypeScript from the create call's result, and
-deletes it in ``finally``); the TypeScript is an ``async function main()``, so it compiles in a default (CommonJS)
-npm project as well as in an ES module; a stream is read event by event; fields the SDK fills in with the API's
-defaults are left out, as a person would write the request.
-"""
+Both are programs to copy as they stand: the key and an OAuth token come from the notebook's environment variables;
+what a snippet creates, its later requests use and delete (curl reads the id with ``jq``, TypeScript from the create's
+result, deleting it in ``finally``); the TypeScript runs in ``async function main()``, so it compiles as CommonJS or
+as an ES module; a stream is read event by event; fields the SDK fills in with the API's defaults are left out."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -25,7 +22,6 @@ from ._cassette import PLACEHOLDER
 from ._client import KEY_VARIABLE, SentRequest
 
 API_URL = "https://api.mistral.ai"
-DEFAULT_TOKEN_VARIABLE = "OAUTH_TOKEN"  # when the client noted none (the token was not read with oauth_token)
 # Fields the SDKs fill in with the API's defaults, in a conversation's inputs and at its top level (tests/
 # test_snippets.py checks, through the SDK's request models, that the request means the same without them).
 _INPUT_DEFAULTS = {"object": "entry", "type": "message.input", "prefix": False}
@@ -73,8 +69,7 @@ _CALLS = (
 
 
 def _ref(name: str) -> str:
-    """A stand-in, in a body, for a variable (``agent.id``, ``$AGENT_ID``): once the body is JSON, ``_REF`` finds
-    it and the snippet writes a reference to the variable in its place."""
+    """A stand-in for a variable in a body: once the body is JSON, ``_REF`` finds it and writes the reference."""
     return f"\x00{name}\x00"
 
 
@@ -101,7 +96,7 @@ def _call(request: SentRequest) -> tuple[_Call | None, dict[str, str]]:
 
 
 def _without(mapping: dict, defaults: dict) -> dict:
-    return {k: v for k, v in mapping.items() if not (k in defaults and defaults[k] == v)}
+    return {k: v for k, v in mapping.items() if (k, v) not in defaults.items()}
 
 
 def shortened(request: SentRequest) -> Any:
@@ -151,21 +146,14 @@ def _ts_literal(value: Any, indent: int = 0, *, free: bool = False, width: float
         return _REF.sub(r"\1", json.dumps(value, ensure_ascii=False))
     if isinstance(value, dict):
         items = [(_ts_key(k, free), v, free or k in _FREE_FORM) for k, v in value.items()]
-        return _ts_items("{ ", items, " }", indent, width)
-    return _ts_items("[", [("", v, free) for v in value], "]", indent, width)
-
-
-def _ts_items(opening: str, items: list[tuple[str, Any, bool]], closing: str, indent: int, width: float) -> str:
-    """Items (a key or nothing, a value, whether it is free-form) in brackets, flat or one a line."""
+    else:
+        items = [("", v, free) for v in value]
+    opening, closing = ("{ ", " }") if isinstance(value, dict) else ("[", "]")
     flat = opening + ", ".join(k + _ts_literal(v, free=f, width=math.inf) for k, v, f in items) + closing
     if 2 * indent + len(flat) <= width:
         return flat
     lines = ["  " * (indent + 1) + k + _ts_literal(v, indent + 1, free=f, width=width) for k, v, f in items]
     return opening.strip() + "\n" + ",\n".join(lines) + ",\n" + "  " * indent + closing.strip()
-
-
-def _indented(lines: list[str]) -> list[str]:
-    return ["  " + line for line in lines]
 
 
 def _shell_json(value: Any) -> str:
@@ -187,18 +175,6 @@ class _Created:
     deleted_at: int | None = None  # the request that deletes it, when that closes a try/finally around its use
 
 
-def _same_name(learnt: dict[str, str | None], body: Any) -> list[str]:
-    """The learnt ids (id: name) a create with ``body`` may have made: a connector is known by its name."""
-    name = body.get("name") if isinstance(body, dict) else None
-    return [i for i, n in learnt.items() if None in (name, n) or n == name]
-
-
-def _names(calls: list[tuple[_Call | None, dict]]) -> dict[int, str]:
-    """The constant holding each call's result, by request: response, response2, agent, ..."""
-    results = [call.result if call else "" for call, _ in calls]
-    return {i: f"{r}{results[:i].count(r) + 1}" if r in results[:i] else r for i, r in enumerate(results) if r}
-
-
 class Equivalents:
     """curl commands and a TypeScript program for a list of sent requests; displays itself.
 
@@ -209,11 +185,13 @@ class Equivalents:
     def __init__(self, requests: tuple[SentRequest, ...], agents: tuple[str, ...] = (),
                  connectors: tuple[tuple[str, str], ...] = (), token_variable: str | None = None) -> None:
         self.requests, self.token_variable = tuple(requests), token_variable
-        self.token = token_variable or DEFAULT_TOKEN_VARIABLE
+        self.token = token_variable or "OAUTH_TOKEN"  # a token not read with oauth_token: a variable to set
         self.token_ts = _camel(self.token.lower())  # GOOGLE_OAUTH_TOKEN -> googleOauthToken
         self.uses_token = _ref(self.token) in _strings(_substituted([r.body for r in requests], {}, _ref(self.token)))
         self.calls = [_call(r) for r in self.requests]
-        self.names = _names(self.calls)
+        results = [call.result if call else "" for call, _ in self.calls]
+        self.names = {i: f"{r}{results[:i].count(r) + 1}" if r in results[:i] else r  # response, response2, ...
+                      for i, r in enumerate(results) if r}
         self.created: dict[int, _Created] = {}
         learnt = {"agent": dict.fromkeys(agents), "connector": dict(connectors)}
         for index, (call, _) in enumerate(self.calls):
@@ -224,14 +202,16 @@ class Equivalents:
             self._pair_delete(created)
 
     def _note_created(self, index: int, call: _Call, learnt: dict[str, str | None]) -> None:
-        """What the create at ``index`` created: of the ids the client learnt (of its kind, and name), the first a
-        later request names that no earlier request named nor an earlier create claimed."""
+        """What the create at ``index`` created: of the ids the client learnt (of its kind; a connector's by its
+        name), the first a later request names that no earlier request named nor an earlier create claimed."""
+        body = self.requests[index].body
+        name = body.get("name") if isinstance(body, dict) else None
         taken = _mentions(*self.requests[:index]) | {c.id for c in self.created.values()}
-        candidates = [i for i in _same_name(learnt, self.requests[index].body) if i not in taken]
-        named = [i for r in self.requests[index + 1:] for i in candidates if i in _mentions(r)]
-        if named:
+        candidates = [i for i, n in learnt.items() if (None in (name, n) or n == name) and i not in taken]
+        named = next((i for r in self.requests[index + 1:] for i in candidates if i in _mentions(r)), None)
+        if named is not None:
             result = self.names[index]
-            self.created[index] = _Created(call.result, named[0], index, call.id.replace("RESULT", result),
+            self.created[index] = _Created(call.result, named, index, call.id.replace("RESULT", result),
                                            f"{result.upper()}_ID")
 
     def _pair_delete(self, created: _Created) -> None:
@@ -244,11 +224,11 @@ class Equivalents:
         if end and not inner & _mentions(*self.requests[end + 1:]):
             created.deleted_at = end
 
-    def _ts_statements(self, index: int) -> list[str]:
-        """The TypeScript lines of one request: the SDK call, then what is done with its result."""
+    def _ts_statements(self, index: int) -> str:
+        """The TypeScript of one request: the SDK call, then what is done with its result."""
         request, (call, params) = self.requests[index], self.calls[index]
         if call is None:
-            return [f"// No TypeScript SDK call is mapped for {request.method} {_path(request)}; see the curl command."]
+            return f"// No TypeScript SDK call is mapped for {request.method} {_path(request)}; see the curl command."
         argument = params or shortened(request)
         if isinstance(argument, dict):  # the method says whether it streams: start or startStream
             argument = {k: v for k, v in argument.items() if k != "stream"}
@@ -256,33 +236,30 @@ class Equivalents:
         argument = "" if argument is None else _ts_literal(_substituted(argument, ids, _ref(self.token_ts)))
         name = self.names.get(index, "")
         call_line = f"{f'const {name} = ' if name else ''}await client.beta.{call.sdk}({argument});"
-        return call_line.split("\n") + [line.replace("RESULT", name) for line in call.use]
+        return "\n".join([call_line, *(line.replace("RESULT", name) for line in call.use)])
 
-    def _ts_block(self, start: int, stop: int) -> list[str]:
-        """The statements of the requests from ``start`` to ``stop``: the requests that use a created thing in
-        ``try``, its delete in ``finally``."""
-        lines: list[str] = []
-        index = start
+    def _ts_block(self, start: int, stop: int) -> str:
+        """Requests ``start`` to ``stop``: those that use a created thing in ``try``, its delete in ``finally``."""
+        parts, index = [], start
         while index < stop:
-            if lines:
-                lines.append("")
-            lines += self._ts_statements(index)
+            part = self._ts_statements(index)
             end = self.created[index].deleted_at if index in self.created else None
             if end is not None:
-                lines += ["try {", *_indented(self._ts_block(index + 1, end)), "} finally {",
-                          *_indented(self._ts_statements(end)), "}"]
+                part += (f"\ntry {{\n{textwrap.indent(self._ts_block(index + 1, end), '  ')}\n"
+                         f"}} finally {{\n{textwrap.indent(self._ts_statements(end), '  ')}\n}}")
                 index = end
+            parts.append(part)
             index += 1
-        return lines
+        return "\n\n".join(parts)
 
     @property
     def typescript(self) -> str:
         """The program: checked reads of the environment, then the statements in ``async function main()``."""
         base = self.requests[0].url.split("/v1/", 1)[0] if self.requests else API_URL
-        body = "\n".join(f"  {line}".rstrip() for line in self._ts_block(0, len(self.requests)))
         return _TEXT.get_template("snippets.ts.j2").render(
             key=KEY_VARIABLE, token=self.token if self.uses_token else None, token_ts=self.token_ts,
-            server=json.dumps(base) if base != API_URL else None, body=body)
+            server=json.dumps(base) if base != API_URL else None,
+            body=textwrap.indent(self._ts_block(0, len(self.requests)), "  "))
 
     def _curl_command(self, index: int) -> str:
         """One request's curl command; a create's is wrapped to read the new id from the answer."""
@@ -320,11 +297,8 @@ class Equivalents:
 
 
 def equivalents(client: Any, last: int = 1, *, failed: bool = False) -> Equivalents:
-    """curl and TypeScript for the ``last`` requests ``client`` sent (from ``client.cookbook.sent``).
-
-    Requests the API answered with an error are left out unless ``failed=True``,
-    so a cell that demonstrates an error does not replace the recipe's request.
-    """
+    """curl and TypeScript for the ``last`` requests ``client`` sent; requests the API answered with an error are
+    left out unless ``failed=True``, so a cell that demonstrates an error does not replace the recipe's request."""
     if last < 1:
         raise ValueError("last must be 1 or more.")
     info = client.cookbook
