@@ -42,39 +42,29 @@ def web_search(*, premium: bool = False) -> dict:
     return {"type": "web_search_premium" if premium else "web_search"}
 
 
-def connector(
-    connector_id: str,
-    *,
-    include: Iterable[str] | None = None,
-    exclude: Iterable[str] | None = None,
-    authorization: str | None = None,
-) -> dict:
-    """A connector tool spec: the connector's name or UUID, at most one filter, an optional OAuth token.
-
-    ``include`` keeps only the listed tools, ``exclude`` hides them; giving both is refused here rather than
-    by the API (400). ``authorization`` is the OAuth access token, sent as ``{"type": "oauth2-token"}``.
-    """
-    spec: dict[str, Any] = {"type": "connector", "connector_id": connector_id}
+def connector(connector_id: str, *, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
+              authorization: str | None = None) -> dict:
+    """A connector tool spec: the connector's name or UUID, at most one filter (``include`` keeps only the listed
+    tools, ``exclude`` hides them), an optional OAuth access token (sent as ``{"type": "oauth2-token"}``)."""
     if include is not None and exclude is not None:
-        raise InvalidRequest(
-            f"connector({connector_id!r}): give include or exclude, not both. include keeps only the listed "
-            "tools, exclude hides them; pick the one that says what you mean."
-        )
-    if include is not None:
-        spec["tool_configuration"] = {"include": list([include] if isinstance(include, str) else include)}
-    if exclude is not None:
-        spec["tool_configuration"] = {"exclude": list([exclude] if isinstance(exclude, str) else exclude)}
+        raise InvalidRequest(f"connector({connector_id!r}): give include or exclude, not both. include keeps only "
+                             "the listed tools, exclude hides them; pick the one that says what you mean.")
+    spec: dict[str, Any] = {"type": "connector", "connector_id": connector_id}
+    filters = {key: [names] if isinstance(names, str) else list(names)
+               for key, names in (("include", include), ("exclude", exclude)) if names is not None}
+    if filters:
+        spec["tool_configuration"] = filters
     if authorization is not None:
         spec["authorization"] = {"type": "oauth2-token", "value": authorization}
-    check_tools([spec])
+    _check_connector(f"connector({connector_id!r})", spec, {})
     return spec
 
 
 # --------------------------------------------------------------------------- checks
 
 
-def _plain(tool: Any) -> Any:
-    """A tool as a dict, whether given as a dict or as an SDK model."""
+def as_dict(tool: Any) -> Any:
+    """A tool (or an input entry) as a dict, whether given as a dict or as an SDK model."""
     if hasattr(tool, "model_dump"):
         return tool.model_dump(exclude_none=True, by_alias=True)
     return tool
@@ -138,7 +128,7 @@ def check_tools(tools: Any) -> None:
         raise InvalidRequest("tools must be a list of tool specs, e.g. tools=[{'type': 'web_search'}].")
     seen: dict[str, str] = {}  # connector -> where it was listed
     for index, raw in enumerate(tools):
-        tool, where = _plain(raw), f"tools[{index}]"
+        tool, where = as_dict(raw), f"tools[{index}]"
         if not isinstance(tool, Mapping):
             raise InvalidRequest(f"{where} is {tool!r}: each tool is a dict such as {{'type': 'web_search'}}.")
         _check_type(where, tool.get("type"))
@@ -151,7 +141,7 @@ def _user_texts(inputs: Any) -> list[Any]:
         return [inputs]
     texts = []
     for entry in inputs if isinstance(inputs, (list, tuple)) else []:
-        entry = _plain(entry)
+        entry = as_dict(entry)
         if isinstance(entry, Mapping) and entry.get("role", "user") == "user" and "content" in entry:
             texts.append(entry["content"])
     return texts

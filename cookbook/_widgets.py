@@ -1,14 +1,9 @@
-"""Widgets: a tool picker that builds a valid ``tools=[...]`` list, and a playground that sends it.
+"""Widgets: ``ToolPicker`` builds a valid ``tools=[...]`` list, ``Playground`` sends it and shows the answer.
 
-``ToolPicker(client)`` lists the account's connectors and, for each one checked, its tool names (``list_tools``, or
-an MCP preflight for a server not registered yet), so filters use exact names; a filter is one choice per connector
-(all tools, include or exclude), never both. ``picker.tools`` is the list to send, a traitlet to observe. An OAuth
-token goes into ``tools`` but its field is emptied once read and every preview and repr masks it.
-``Playground(client)`` sends a prompt, model, tools and stream choice and shows the answer as ``display_response``
-and ``display_stream`` do, or an :func:`explain` card.
-
-SDK calls are made at once in replay mode and outside a running event loop (a script). With a live client they
-run in a worker thread awaited by a task on the kernel's loop, so the kernel keeps handling widget messages.
+The picker offers each connector's exact tool names (``list_tools``, or an MCP preflight) for its filter. Secrets
+typed in (an OAuth token, an API key) are read, then emptied from their field; tokens are masked wherever they show.
+SDK calls run at once in replay mode or outside an event loop; live, in a worker thread awaited by a task on the
+kernel's loop, so the kernel keeps handling widget messages.
 """
 
 from __future__ import annotations
@@ -21,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 import ipywidgets as W
 import traitlets
@@ -34,10 +28,11 @@ from ._display import read_field as field
 from ._errors import ReplayMiss
 from ._explain import ErrorCard, explain
 from ._stream import LiveView
+from ._tools import BUILT_IN_TOOLS, as_dict, check_tools
 
-__all__ = ["BUILTIN_CHOICES", "MASK", "Playground", "ToolPicker", "masked_tools"]
+__all__ = ["Playground", "ToolPicker", "masked_tools"]
 
-BUILTIN_CHOICES = ("web_search", "web_search_premium", "code_interpreter", "image_generation")  # {"type": name}
+BUILTINS = tuple(t for t in BUILT_IN_TOOLS if t not in ("document_library", "mistral_mcp"))  # {"type": t} suffices
 MASK = "••••••"
 FILTERS = (("all tools", "all"), ("include", "include"), ("exclude", "exclude"))
 FILTER_TIPS = ["every tool of the connector", "only the tools selected below", "every tool but those selected below"]
@@ -82,11 +77,10 @@ def _short_error(error: BaseException) -> str:
 def _read_secret(box: W.Password, use: Callable[[str], None]) -> None:
     """Hand what is typed into ``box`` to ``use`` and empty the box at once: it never stays in widget state."""
     def read(change: dict) -> None:
-        value = change["new"].strip()
         if change["new"]:
             box.value = ""  # calls read again, with nothing to read
-        if value:
-            use(value)
+        if change["new"].strip():
+            use(change["new"].strip())
 
     box.observe(read, names="value")
 
@@ -95,17 +89,24 @@ def _call(tasks: set, client: Any, call: Callable[[], Any], done: Callable[[Any]
           failed: Callable[[BaseException], None]) -> asyncio.Task | None:
     """``done(call())``, or ``failed(error)``: at once in replay mode or outside a running loop, else in a worker
     thread awaited by a task on the loop (returned, and kept in ``tasks`` until it ends)."""
+    def settle(result: Callable[[], Any]) -> None:
+        try:
+            value = result()
+        except Exception as error:
+            return failed(error)
+        done(value)
+
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        loop = None
-    if loop is None or _mode(client) == "replay":
-        return _settle(call, done, failed)
+        return settle(call)
+    if _mode(client) == "replay":
+        return settle(call)
 
     async def job() -> None:
         worker = asyncio.ensure_future(asyncio.to_thread(call))
         await asyncio.wait([worker])
-        _settle(worker.result, done, failed)  # back on the loop
+        settle(worker.result)  # back on the loop
 
     task = loop.create_task(job())
     tasks.add(task)
@@ -113,23 +114,7 @@ def _call(tasks: set, client: Any, call: Callable[[], Any], done: Callable[[Any]
     return task
 
 
-def _settle(call: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[BaseException], None]) -> None:
-    try:
-        result = call()
-    except Exception as error:
-        return failed(error)
-    done(result)
-
-
 # ----------------------------------------------------------------------- the tool picker
-
-
-def _connector_info(item: Any) -> dict:
-    """What the picker shows of a connector in the account's list."""
-    methods = field(item, "supported_auth_methods", []) or []
-    return {"about": " · ".join(str(x) for x in (field(item, "title"), field(item, "description")) if x),
-            "oauth": any(str(field(m, "method_type", "")) == "oauth2" for m in methods),
-            "authenticated": bool(field(item, "is_authenticated", True))}
 
 
 class _Connector:
@@ -140,16 +125,17 @@ class _Connector:
         self.picker, self.name, self.preflight = picker, name, preflight  # preflight: not registered yet
         self.listed: list[str] | None = None  # the connector's tool names, once known
         self.token: str | None = None
+        self.password: W.Password | None = None
         self.check = W.Checkbox(description=name, indent=False, layout=W.Layout(width="auto"))
         self.filter = W.ToggleButtons(options=FILTERS, style={"button_width": "6.5em"}, tooltips=FILTER_TIPS)
         self.names = W.SelectMultiple(rows=3, disabled=True, layout=W.Layout(width="22em", display="none"))
         self.hint = W.HTML(_line(HINT), layout=W.Layout(display="none"))  # both shown once names are known
         self.status = W.HTML()
-        self.password: W.Password | None = None
         self.forget = W.Button(description="forget token", layout=W.Layout(width="auto", display="none"))
-        token = self._token_widgets(authenticated) if oauth else []
-        self.detail = W.VBox([self.filter, self.names, self.hint, self.status, *token],
+        self.detail = W.VBox([self.filter, self.names, self.hint, self.status],
                              layout=W.Layout(display="none", margin="0 0 .4em 1.6em"))
+        if oauth:
+            self._ask_token(authenticated)
         self.box = W.VBox([W.HBox([self.check, W.HTML(_line(about))]), self.detail])
         self.box.add_class("cb-connector")
         self.box.add_class("cb-connector-" + re.sub(r"[^\w-]", "_", name))
@@ -157,13 +143,14 @@ class _Connector:
         self.filter.observe(self._on_filter, names="value")
         self.names.observe(lambda _: picker._changed(), names="value")
 
-    def _token_widgets(self, authenticated: bool) -> list[W.Widget]:
+    def _ask_token(self, authenticated: bool) -> None:
         need = "" if authenticated else " (required: this connector is not connected to your account)"
         self.password = W.Password(placeholder=ASK_TOKEN, continuous_update=False, layout=W.Layout(width="22em"))
         self.password.add_class("cb-token")
         _read_secret(self.password, self.set_token)
         self.forget.on_click(lambda _: self.set_token(None))
-        return [W.HTML(_line(f"OAuth access token{need}; never shown or saved")), W.HBox([self.password, self.forget])]
+        self.detail.children += (W.HTML(_line(f"OAuth access token{need}; never shown or saved")),
+                                 W.HBox([self.password, self.forget]))
 
     def set_names(self, names: Sequence[str], *, source: str) -> None:
         """The connector's tool names, offered in the multi-select (the selection is kept)."""
@@ -196,9 +183,9 @@ class _Connector:
         config = tool.get("tool_configuration") or {}
         self.filter.value = next((mode for mode in ("include", "exclude") if config.get(mode) is not None), "all")
         if self.filter.value != "all":
-            self.select([str(name) for name in config[self.filter.value]])
+            self.select(config[self.filter.value])
         if _token(tool):
-            self.set_token(str(_token(tool)))
+            self.set_token(_token(tool))
 
     def tool(self) -> dict:
         spec: dict[str, Any] = {"type": "connector", "connector_id": self.name}
@@ -211,7 +198,7 @@ class _Connector:
 
     def _on_check(self, change: dict) -> None:
         self.detail.layout.display = "" if change["new"] else "none"
-        self.picker._selected(f"connector:{self.name}", change["new"])
+        self.picker._ticked(f"connector:{self.name}", change["new"])
         if change["new"] and self.listed is None:
             self.picker._load_tools(self)
 
@@ -235,16 +222,14 @@ class ToolPicker(W.VBox):
 
     tools = traitlets.List(help="The tools list to send, in the SDK's dict shape (tokens included).")
 
-    def __init__(self, client: Any, *, tools: Sequence[dict] | None = None,
-                 builtins: Sequence[str] = BUILTIN_CHOICES) -> None:
-        self.client, self._tasks = client, set()
+    def __init__(self, client: Any, *, tools: Sequence[Any] | None = None) -> None:
+        self.client, self._tasks, self._hold = client, set(), 0
         self._rows: dict[str, _Connector] = {}
-        self._rank: dict[str, int] = {}  # each entry's place in tools=
-        self._hold = 0
+        self._order: list[str] = []  # "builtin:<type>" and "connector:<name>" in tools= order, unticked ones too
         self.builtins = {name: W.Checkbox(description=name, indent=False, layout=W.Layout(width="auto"))
-                         for name in builtins}
+                         for name in BUILTINS}
         for name, box in self.builtins.items():
-            box.observe(lambda change, key=f"builtin:{name}": self._selected(key, change["new"]), names="value")
+            box.observe(lambda change, key=f"builtin:{name}": self._ticked(key, change["new"]), names="value")
         self.note, self.connectors, self.preview = W.HTML(), W.VBox(), W.HTML()
         self.preview.add_class("cb-tools-preview")
         super().__init__([
@@ -281,17 +266,20 @@ class ToolPicker(W.VBox):
         return _call(self._tasks, client, lambda: field(client.beta.connectors.list(), "items", []),
                      self._listed, self._not_listed)
 
-    def set_tools(self, tools: Sequence[dict]) -> None:
-        """Check, filter and authorize exactly as ``tools`` says (built-in tools and connectors)."""
+    def set_tools(self, tools: Sequence[Any]) -> None:
+        """Check, filter and authorize exactly as ``tools`` says; a list the picker cannot show changes nothing."""
+        check_tools(list(tools))
+        tools = [as_dict(tool) for tool in tools]
         for tool in tools:
-            self._check(tool)
-        keys = [f"builtin:{t['type']}" if t["type"] in self.builtins else f"connector:{t['connector_id']}"
-                for t in tools]
+            if tool["type"] not in (*self.builtins, "connector"):
+                raise ValueError(f"the picker cannot show the tool {json.dumps(masked_tools([tool])[0])}: it offers "
+                                 f"{', '.join(self.builtins)} and connectors (type 'connector' with a connector_id)")
+        keys = [f"connector:{t['connector_id']}" if t["type"] == "connector" else f"builtin:{t['type']}" for t in tools]
         with self._batch():
-            self._rank = {key: rank for rank, key in enumerate(dict.fromkeys(keys + list(self._rank)))}
+            self._order = list(dict.fromkeys(keys + self._order))
             for tool in tools:
-                if tool["type"] not in self.builtins:
-                    name = str(tool["connector_id"])
+                if tool["type"] == "connector":
+                    name = tool["connector_id"]
                     (self._rows.get(name) or self._add_row(name, about="not in the connectors list")).apply(tool)
             for name, box in self.builtins.items():
                 box.value = f"builtin:{name}" in keys
@@ -304,30 +292,13 @@ class ToolPicker(W.VBox):
         url = getattr(info, "url", "")
         row = self._rows.get(name) or self._add_row(name, about=f"not registered yet · MCP server {url}",
                                                     preflight=True)
-        row.set_names(list(info.tool_names), source=f"from an MCP preflight of {url}" if url else
-                      "from an MCP preflight")
+        row.set_names(list(info.tool_names), source="from an MCP preflight" + (f" of {url}" if url else ""))
         if select:
             row.check.value = True
 
     def __repr__(self) -> str:
-        chosen = [str(tool.get("connector_id") or tool.get("type")) for tool in self.tools]
+        chosen = [str(tool.get("connector_id") or tool["type"]) for tool in self.tools]
         return f"ToolPicker({', '.join(chosen) or 'no tools'})"
-
-    def _check(self, tool: Any) -> None:
-        """Refuse, before anything changes, a tool the picker cannot show."""
-        kind = tool.get("type") if isinstance(tool, dict) else None
-        if kind in self.builtins:
-            return
-        if kind != "connector" or not tool.get("connector_id"):
-            shown = json.dumps(masked_tools([tool])[0]) if isinstance(tool, dict) else repr(tool)
-            raise ValueError(f"the picker cannot show the tool {shown}: it offers {', '.join(self.builtins)} and "
-                             "connectors (type 'connector' with a connector_id)")
-        config = tool.get("tool_configuration") or {}
-        if config.get("include") is not None and config.get("exclude") is not None:
-            raise ValueError(f"connector {tool['connector_id']!r}: tool_configuration sets both include and "
-                             "exclude; the API takes one of them per connector")
-
-    # -- connectors -----------------------------------------------------------------
 
     def _add_row(self, name: str, **kwargs: Any) -> _Connector:
         row = self._rows[name] = _Connector(self, name, **kwargs)
@@ -336,13 +307,19 @@ class ToolPicker(W.VBox):
 
     def _listed(self, items: list) -> None:
         """A row for each listed connector (and each preflight), then the choices made so far on them."""
-        current, preflights = list(self.tools), {name: row for name, row in self._rows.items() if row.preflight}
+        current, rows = list(self.tools), self._rows
         with self._batch():
             self._rows = {}
             for item in items:
-                self._add_row(str(field(item, "name", "") or field(item, "id", "")), **_connector_info(item))
-            for name, row in preflights.items():
-                self._rows.setdefault(name, row)
+                methods = field(item, "supported_auth_methods", []) or []
+                about = (field(item, "title"), field(item, "description"))
+                self._add_row(str(field(item, "name", "") or field(item, "id", "")),
+                              about=" · ".join(str(text) for text in about if text),
+                              oauth=any(str(field(m, "method_type", "")) == "oauth2" for m in methods),
+                              authenticated=bool(field(item, "is_authenticated", True)))
+            for name, row in rows.items():
+                if row.preflight:
+                    self._rows.setdefault(name, row)
             self.connectors.children = [row.box for row in self._rows.values()]
             self.note.value = "" if items else _line("This account has no connectors yet.")
             self.set_tools(current)
@@ -359,11 +336,9 @@ class ToolPicker(W.VBox):
                                                   source="list_tools"),
                      lambda error: row.note(f"Tool names unavailable: {_short_error(error)}", warn=True))
 
-    # -- the list -----------------------------------------------------------------
-
-    def _selected(self, key: str, on: bool) -> None:
-        if on:
-            self._rank.setdefault(key, len(self._rank))  # first ticked: after the others
+    def _ticked(self, key: str, on: bool) -> None:
+        if on and key not in self._order:
+            self._order.append(key)  # first ticked: after the others
         self._changed()
 
     @contextmanager
@@ -379,9 +354,9 @@ class ToolPicker(W.VBox):
     def _changed(self) -> None:
         if self._hold:
             return
-        checked = [(f"builtin:{name}", {"type": name}) for name, box in self.builtins.items() if box.value]
-        checked += [(f"connector:{name}", row.tool()) for name, row in self._rows.items() if row.check.value]
-        tools = [tool for _, tool in sorted(checked, key=lambda entry: self._rank[entry[0]])]
+        chosen = {f"builtin:{name}": {"type": name} for name, box in self.builtins.items() if box.value}
+        chosen.update((f"connector:{name}", row.tool()) for name, row in self._rows.items() if row.check.value)
+        tools = [chosen[key] for key in self._order if key in chosen]
         empty = [t["connector_id"] for t in tools if t.get("tool_configuration", {}).get("include") == []]
         self.preview.value = _html("preview", tools=json.dumps(masked_tools(tools), indent=2, ensure_ascii=False),
                                    empty=empty)
@@ -391,23 +366,18 @@ class ToolPicker(W.VBox):
 # ------------------------------------------------------------------------- the playground
 
 
-def _recorded(client: Any) -> Iterator[tuple[str, str, list, bool]]:
+def _recorded(client: Any) -> list[tuple[str, str, list, bool]]:
     """``(prompt, model, tools, stream)`` of each answered conversation request in a replay client's cassettes."""
+    found = []
     for cassette in client.cookbook.transport.cassettes:
         for request, response in cassette.data:
-            if request.method != "POST" or urlsplit(request.uri).path != "/v1/conversations" \
-                    or response["status"]["code"] >= 400:
+            if request.method != "POST" or request.path != "/v1/conversations" or response["status"]["code"] >= 400:
                 continue
             body = json.loads(request.body)
             prompt = body["inputs"] if isinstance(body["inputs"], str) else body["inputs"][0].get("content")
             if isinstance(prompt, str):
-                yield prompt, body.get("model"), body.get("tools") or [], bool(body.get("stream"))
-
-
-def _models(model: str | None, models: Sequence[str] | None, recorded: list[str]) -> list[str]:
-    """The model choices: ``models`` (else the defaults) with the recorded ones, and first ``model`` if it is new."""
-    options = list(dict.fromkeys([*(models or []), *recorded, *(() if models else DEFAULT_MODELS)]))
-    return [model] + options if model and model not in options else options
+                found.append((prompt, body.get("model"), body.get("tools") or [], bool(body.get("stream"))))
+    return found
 
 
 class Playground(W.VBox):
@@ -418,16 +388,15 @@ class Playground(W.VBox):
     """
 
     def __init__(self, client: Any, *, prompt: str | None = None, model: str | None = None,
-                 tools: Sequence[dict] | None = None, stream: bool = False, models: Sequence[str] | None = None,
-                 server_url: str | None = None) -> None:
+                 tools: Sequence[dict] | None = None, stream: bool = False, server_url: str | None = None) -> None:
         self.client, self._server_url, self._tasks = client, server_url, set()
         self.task: asyncio.Task | None = None
-        self.recordings = list(_recorded(client)) if _mode(client) == "replay" else []
+        self.recordings = _recorded(client) if _mode(client) == "replay" else []
         self.recorded = W.Dropdown(style={"description_width": "initial"}, layout=W.Layout(width="100%"))
         self.prompt = W.Textarea(value=next(iter(self.prompts), "") if prompt is None else prompt, rows=3,
                                  placeholder="Ask something…", layout=W.Layout(width="100%"))
-        options = _models(model, models, [m for _, m, _, _ in self.recordings])
-        self.model = W.Dropdown(options=options, value=model or options[0], description="Model",
+        models = [model, *(recorded for _, recorded, _, _ in self.recordings), *DEFAULT_MODELS]
+        self.model = W.Dropdown(options=list(dict.fromkeys(m for m in models if m)), description="Model",
                                 layout=W.Layout(width="22em"))
         self.stream = W.Checkbox(value=stream, description="stream the answer", indent=False,
                                  layout=W.Layout(width="auto"))
@@ -445,8 +414,7 @@ class Playground(W.VBox):
         self.picker.observe(self._on_options, names="tools")
         self.run_button.on_click(lambda _: self.run())
         _read_secret(self.key, self._go_live)
-        self._header()
-        self._refresh_prompts()
+        self._refresh()
         row = W.Layout(align_items="center", grid_gap="1em")
         super().__init__([self.header, self.recorded, self.prompt, W.HBox([self.model, self.stream], layout=row),
                           self.picker, W.HBox([self.run_button, self.status], layout=row), self.output,
@@ -496,8 +464,9 @@ class Playground(W.VBox):
             return self._show(RenderedResponse(client.beta.conversations.start(**request)))
         with client.beta.conversations.start_stream(**request) as events:
             view = LiveView(SimpleNamespace(update=lambda rendered, live: self._show(rendered)), context_of(events))
-            for event in events:
-                view.feed(event)
+            with view.watching():
+                for event in events:
+                    view.feed(event)
         view.finish()  # a stream that ended in error raises, with what had arrived
 
     def _failed(self, error: BaseException) -> None:
@@ -526,10 +495,12 @@ class Playground(W.VBox):
         self.output.outputs = ()
         self.status.value = ""
         if change["owner"] is not self.prompt:
-            self._refresh_prompts()
+            self._refresh()
 
-    def _refresh_prompts(self) -> None:
-        """Offer the recorded prompts that replay with the model, tools and stream choice set now."""
+    def _refresh(self) -> None:
+        """The mode line, and the recorded prompts that replay with the model, tools and stream choice set now."""
+        cassettes = getattr(getattr(self.client, "cookbook", None), "cassettes", ())
+        self.header.value = _html("header", mode=_mode(self.client), cassettes=", ".join(cassettes))
         wanted = (self.model.value, masked_tools(self.picker.tools, PLACEHOLDER), self.stream.value)
         fitting = list(dict.fromkeys(prompt for prompt, *options in self.recordings if tuple(options) == wanted))
         current = self.prompt.value
@@ -548,10 +519,5 @@ class Playground(W.VBox):
         self.client = self.picker.client = client
         self.recordings = []
         self.key.placeholder = "key set: this playground is live (paste another key to replace it)"
-        self._header()
-        self._refresh_prompts()
+        self._refresh()
         self.picker.reload()
-
-    def _header(self) -> None:
-        cassettes = getattr(getattr(self.client, "cookbook", None), "cassettes", ())
-        self.header.value = _html("header", mode=_mode(self.client), cassettes=", ".join(cassettes))
