@@ -140,8 +140,7 @@ def _ts_key(key: str, free: bool) -> str:
 
 
 def _ts_literal(value: Any, indent: int = 0, *, free: bool = False, width: float = 72) -> str:
-    """A TypeScript literal: camelCase field names (but in free-form objects), on one line when it fits in
-    ``width``, else one item a line."""
+    """A TypeScript literal (camelCase keys, but in free-form objects): flat if it fits ``width``, else one a line."""
     if not value or not isinstance(value, dict | list):
         return _REF.sub(r"\1", json.dumps(value, ensure_ascii=False))
     if isinstance(value, dict):
