@@ -1,9 +1,8 @@
 """What every display is built from: one Jinja2 environment, one stylesheet, Markdown, JSON and URLs.
 
-HTML is written by templates (``cookbook/templates/``) with autoescaping, so text that came from a model or a
-server is escaped wherever it lands. Markdown goes through markdown-it with raw HTML turned off and a link
-validator that lets only absolute ``http``/``https`` URLs through; images become links, so an offline page never
-shows a broken image. Every display also reads correctly without its stylesheet (untrusted notebooks, GitHub).
+Templates (``cookbook/templates/``) autoescape, so text from a model or a server is escaped wherever it lands.
+Markdown goes through markdown-it with raw HTML off and only absolute http(s) links; images become links, so an
+offline page never shows a broken image. Every display reads correctly without its stylesheet (GitHub, untrusted).
 """
 
 from __future__ import annotations
@@ -18,13 +17,11 @@ from jinja2 import Environment, PackageLoader
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-__all__ = ["Markup", "format_json", "markdown", "mimebundle", "one_line", "render", "safe_url", "stylesheet"]
+__all__ = ["Markup", "format_json", "markdown", "macro", "mimebundle", "one_line", "render", "safe_url", "stylesheet"]
 
 TEXT_PREVIEW = 8_000  # characters of Markdown shown before "show all"
 JSON_PREVIEW_DEPTH, JSON_PREVIEW_CHARS = 4, 1_200
 JSON_FULL_DEPTH, JSON_FULL_CHARS = 40, 100_000
-LINE_CHARS = 120  # one-line JSON in text/plain
-NEW_TAB = {"target": "_blank", "rel": "noopener noreferrer nofollow"}
 
 
 def safe_url(url: Any) -> str | None:
@@ -50,30 +47,24 @@ def mimebundle(text: str, html: str, include: Any = None, exclude: Any = None) -
 # --------------------------------------------------------------------------- JSON
 
 
-def _cut(value: Any, depth: int, max_depth: int) -> tuple[Any, bool]:
-    """``value`` with containers at ``max_depth`` replaced by a count; whether anything was cut."""
-    if isinstance(value, dict | list | tuple) and value and depth >= max_depth:
-        return (f"{{…{len(value)}}}" if isinstance(value, dict) else f"[…{len(value)}]"), True
+def _cut(value: Any, depth: int) -> Any:
+    """``value`` as JSON, its non-empty containers ``depth`` levels down replaced by their size."""
+    if callable(getattr(value, "model_dump", None)):
+        value = value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, dict | list | tuple) and value and depth <= 0:
+        return f"{{…{len(value)}}}" if isinstance(value, dict) else f"[…{len(value)}]"
     if isinstance(value, dict):
-        pairs = [(str(k), _cut(v, depth + 1, max_depth)) for k, v in value.items()]
-        return {k: v for k, (v, _) in pairs}, any(cut for _, (_, cut) in pairs)
+        return {str(k): _cut(v, depth - 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        items = [_cut(v, depth + 1, max_depth) for v in value]
-        return [v for v, _ in items], any(cut for _, cut in items)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value, False
-    dump = getattr(value, "model_dump", None)
-    return _cut(dump(mode="json", by_alias=True) if callable(dump) else str(value), depth, max_depth)
+        return [_cut(v, depth - 1) for v in value]
+    return value
 
 
-def format_json(value: Any, *, indent: int | None = 2, max_depth: int = JSON_FULL_DEPTH,
-                max_chars: int = JSON_FULL_CHARS) -> tuple[str, bool]:
-    """JSON text of ``value`` bounded in depth and length; ``(text, complete)``."""
-    shown, cut = _cut(value, 0, max_depth)
-    text = json.dumps(shown, indent=indent, ensure_ascii=False, separators=None if indent else (", ", ": "))
-    if len(text) > max_chars:
-        return text[:max_chars] + "…", False
-    return text, not cut
+def format_json(value: Any, *, indent: int | None = 2, depth: int = JSON_FULL_DEPTH,
+                limit: int = JSON_FULL_CHARS) -> str:
+    """JSON text of ``value``, bounded in depth and length (cut text ends with "…")."""
+    text = json.dumps(_cut(value, depth), indent=indent, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def parse_json(text: Any) -> tuple[Any, bool]:
@@ -88,13 +79,10 @@ def parse_json(text: Any) -> tuple[Any, bool]:
         return text, False
 
 
-def one_line(value: Any, limit: int = LINE_CHARS) -> str:
+def one_line(value: Any, limit: int = 120) -> str:
     """A short one-line form of a JSON string or value, for text/plain."""
     parsed, is_json = parse_json(value)
-    if is_json:
-        text = format_json(parsed, indent=None, max_depth=6, max_chars=limit)[0]
-    else:
-        text = " ".join(str(value).split())
+    text = format_json(parsed, indent=None, depth=6, limit=limit) if is_json else " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -103,27 +91,26 @@ def json_block(value: Any) -> dict[str, Any]:
     parsed, is_json = parse_json(value)
     if not is_json:
         text = str(parsed)
-        return {"preview": text[:JSON_PREVIEW_CHARS], "full": text[:JSON_FULL_CHARS] if len(text) > JSON_PREVIEW_CHARS
-                else None, "size": len(text)}
-    preview, complete = format_json(parsed, max_depth=JSON_PREVIEW_DEPTH, max_chars=JSON_PREVIEW_CHARS)
-    return {"preview": preview, "full": None if complete else format_json(parsed)[0], "size": None}
+        full = text[:JSON_FULL_CHARS] if len(text) > JSON_PREVIEW_CHARS else None
+        return {"preview": text[:JSON_PREVIEW_CHARS], "full": full, "size": len(text)}
+    preview = format_json(parsed, depth=JSON_PREVIEW_DEPTH, limit=JSON_PREVIEW_CHARS)
+    full = format_json(parsed)
+    return {"preview": preview, "full": full if full != preview else None, "size": None}
 
 
 # --------------------------------------------------------------------------- Markdown
 
 
 def _link_open(renderer: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
-    for name, value in NEW_TAB.items():
-        tokens[idx].attrSet(name, value)
+    tokens[idx].attrSet("target", "_blank")
+    tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
     return renderer.renderToken(tokens, idx, options, env)
 
 
 def _image(renderer: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
     """An image is a link to it: nothing loads by itself, and nothing shows broken offline."""
-    token = tokens[idx]
-    alt = renderer.renderInlineAsText(token.children or [], options, env) or "image"
-    return str(Markup('<a href="{}" target="_blank" rel="noopener noreferrer nofollow">[image: {}]</a>')
-               .format(token.attrGet("src"), alt))
+    alt = renderer.renderInlineAsText(tokens[idx].children or [], options, env) or "image"
+    return str(macro("link", tokens[idx].attrGet("src"), f"[image: {alt}]"))
 
 
 @cache
@@ -153,8 +140,8 @@ def markdown(src: str, *, limit: int = TEXT_PREVIEW) -> Markup:
         return Markup(_engine().render(src))
     cut = _cut_point(src, limit)
     rest = src[cut:]
-    return render("fold.html.j2", head=markdown(src[:cut], limit=len(src)), rest=markdown(rest, limit=len(rest)),
-                  more=f"{len(rest):,} more characters")
+    return macro("fold", markdown(src[:cut], limit=len(src)), markdown(rest, limit=len(rest)),
+                 f"{len(rest):,} more characters")
 
 
 def plain_text(src: str) -> str:
@@ -162,13 +149,11 @@ def plain_text(src: str) -> str:
     blocks: list[str] = []
     depth = 0  # inside how many list items
     for token in _engine().parse(src):
-        if token.type == "list_item_open":
-            depth += 1
-        elif token.type == "list_item_close":
-            depth -= 1
+        if token.type in ("list_item_open", "list_item_close"):
+            depth += token.nesting
         elif token.type == "inline":
-            words = " ".join("".join(child.content for child in token.children or []
-                                     if child.type in ("text", "code_inline")).split())
+            pieces = [c.content for c in token.children or [] if c.type in ("text", "code_inline")]
+            words = " ".join("".join(pieces).split())
             if words:
                 blocks.append(words + (";" if depth and words[-1] not in ".;:!?" else ""))
     return " ".join(blocks)
@@ -187,8 +172,8 @@ def stylesheet() -> Markup:
 @cache
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("cookbook", "templates"), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True, keep_trailing_newline=False)
-    env.filters.update(md=markdown, json_block=json_block, safe_url=safe_url)
+                      lstrip_blocks=True)
+    env.filters.update(json_block=json_block, safe_url=safe_url)
     env.globals.update(stylesheet=stylesheet)
     return env
 
@@ -196,3 +181,8 @@ def _environment() -> Environment:
 def render(template: str, **context: Any) -> Markup:
     """Render one template of ``cookbook/templates`` (autoescaped)."""
     return Markup(_environment().get_template(template).render(**context))
+
+
+def macro(name: str, *args: Any) -> Markup:
+    """Call one macro of ``templates/macros.html.j2``: the pieces shared by templates and code."""
+    return Markup(getattr(_environment().get_template("macros.html.j2").module, name)(*args))
