@@ -1,16 +1,9 @@
 """``display_stream``: show a streamed conversation live, and end with the same view as ``display_response``.
 
-The SDK's event stream (``client.beta.conversations.start_stream(...)``, ``append_stream``, ``restart_stream`` and
-their ``_async`` twins) is folded event by event into a ``ConversationResponse`` by :class:`StreamAssembler`, so a
-stream renders exactly like the response the same request returns without streaming::
-
-    result = display_stream(client.beta.conversations.start_stream(...))
-    result = await display_stream_async(await client.beta.conversations.start_stream_async(...))
-
-In Jupyter one output is updated in place as text arrives and tools start and finish; elsewhere the text is
-printed as it arrives. Tool calls are assembled from their events as the API sends them: ``started`` (with empty
-arguments), the arguments in pieces over ``delta`` events, and ``done`` with the tool's result; several calls may
-run at once.
+The SDK's event stream (``start_stream``, ``append_stream``, ``restart_stream`` and their ``_async`` twins) is
+folded event by event into the ``ConversationResponse`` the same request returns without streaming. A tool call
+comes as ``started`` (empty arguments), its arguments in ``delta`` pieces, then ``done`` with its result; several
+may run at once. One :class:`LiveView` shows it: an output updated in place in Jupyter, printed text elsewhere.
 """
 
 from __future__ import annotations
@@ -27,18 +20,6 @@ from ._http import httpx
 
 __all__ = ["LiveView", "ResponseStreamError", "StreamAssembler", "StreamInterrupted", "display_stream",
            "display_stream_async"]
-
-# event type -> the kind of output entry it belongs to
-_FAMILY = {
-    "message.output.delta": "message",
-    "tool.execution.started": "tool",
-    "tool.execution.delta": "tool",
-    "tool.execution.done": "tool",
-    "function.call.delta": "function",
-    "agent.handoff.started": "handoff",
-    "agent.handoff.done": "handoff",
-}
-_ENDS = ("tool.execution.done", "agent.handoff.done")
 
 
 class ResponseStreamError(Exception):
@@ -77,7 +58,6 @@ class StreamInterrupted(Exception):
     @property
     def card(self) -> Any:
         from ._explain import DROPPED, TIMEOUT, ErrorCard
-        from ._http import httpx
 
         advice = TIMEOUT if isinstance(self.cause, httpx.TimeoutException) else DROPPED
         return ErrorCard("Connection dropped mid-answer", type(self).__name__, message=str(self),
@@ -85,6 +65,21 @@ class StreamInterrupted(Exception):
 
     def _render_traceback_(self) -> list[str]:
         return [f"StreamInterrupted: {self}"]
+
+
+# --------------------------------------------------------------------------- folding
+
+# event type -> the kind of output entry it belongs to; the events that end one
+_FAMILY = {"message.output.delta": "message", "function.call.delta": "function", "tool.execution.started": "tool",
+           "tool.execution.delta": "tool", "tool.execution.done": "tool", "agent.handoff.started": "handoff",
+           "agent.handoff.done": "handoff"}
+_ENDS = ("tool.execution.done", "agent.handoff.done")
+_SIDES = ("previous_agent_id", "previous_agent_name", "next_agent_id", "next_agent_name")
+# kind -> the entry's type, and the fields it takes from the first event that has them
+_SHAPES = {"message": ("message.output", ("created_at", "model", "agent_id")),
+           "function": ("function.call", ("name", "tool_call_id", "created_at", "model", "agent_id")),
+           "tool": ("tool.execution", ("name", "created_at", "model", "agent_id")),
+           "handoff": ("agent.handoff", (*_SIDES, "created_at"))}
 
 
 @dataclass
@@ -99,85 +94,55 @@ class _Slot:
     done: bool = False
 
 
-def _chunk(content: Any) -> dict:
-    return {"type": "text", "text": content} if isinstance(content, str) else dict(content)
-
-
-def _join_thinking(parts: list[Any]) -> list[dict]:
-    out: list[dict] = []
-    for part in map(_chunk, parts):
-        if out and out[-1].get("type") == part.get("type") == "text":
-            out[-1]["text"] = out[-1].get("text", "") + part.get("text", "")
-        else:
-            out.append(part)
-    return out
-
-
-def _message_content(events: list[dict]) -> Any:
-    """Message deltas -> the content a non-streamed message has: a string, or chunks."""
-    deltas = [(e.get("content_index", 0), e.get("content", "")) for e in events]
-    if all(isinstance(content, str) for _, content in deltas):
-        return "".join(content for _, content in deltas)
-    chunks: list[dict] = []
-    last_index: Any = None
-    for index, content in deltas:
-        chunk = _chunk(content)
-        prev = chunks[-1] if chunks else None
-        if prev is not None and prev.get("type") == chunk.get("type") == "text":
-            prev["text"] = prev.get("text", "") + chunk.get("text", "")
-        elif prev is not None and index == last_index and prev.get("type") == chunk.get("type") == "thinking":
-            prev["thinking"] = _join_thinking(list(prev.get("thinking", [])) + list(chunk.get("thinking", [])))
-        else:
-            if chunk.get("type") == "thinking":
-                chunk["thinking"] = _join_thinking(list(chunk.get("thinking", [])))
-            chunks.append(chunk)
-        last_index = index
-    return chunks
-
-
 def _first(events: list[dict], *names: str) -> dict:
     """For each name, the first value any event gives it."""
     found: dict[str, Any] = {}
     for event in events:
-        for name in names:
-            if name not in found and event.get(name) is not None:
-                found[name] = event[name]
+        found.update((name, event[name]) for name in names if name not in found and event.get(name) is not None)
     return found
 
 
-def _joined(events: list[dict], name: str) -> str:
-    return "".join(str(e.get(name) or "") for e in events)
+def _chunks(pieces: list[tuple[Any, Any]]) -> list[dict]:
+    """Content pieces ``(content_index, piece)`` -> chunks: neighbouring text joined, and a thinking chunk's
+    pieces when they share a content index."""
+    chunks: list[dict] = []
+    last: Any = object()
+    for index, piece in pieces:
+        chunk = {"type": "text", "text": piece} if isinstance(piece, str) else dict(piece)
+        prev = chunks[-1] if chunks else {}
+        if prev.get("type") == chunk.get("type") == "text":
+            prev["text"] = prev.get("text", "") + chunk.get("text", "")
+        elif prev.get("type") == chunk.get("type") == "thinking" and index == last:
+            prev["thinking"] = [*prev.get("thinking", []), *chunk.get("thinking", [])]
+        else:
+            chunks.append(chunk)
+        last = index
+    for chunk in chunks:
+        if chunk.get("type") == "thinking":
+            chunk["thinking"] = _chunks([(None, piece) for piece in chunk.get("thinking", [])])
+    return chunks
 
 
-def _message_entry(events: list[dict]) -> dict:
-    return {"type": "message.output", "role": "assistant", "content": _message_content(events),
-            **_first(events, "created_at", "model", "agent_id")}
-
-
-def _function_entry(events: list[dict]) -> dict:
-    statuses = [e["confirmation_status"] for e in events if e.get("confirmation_status")]
-    return {"type": "function.call", "arguments": _joined(events, "arguments"),
-            **_first(events, "name", "tool_call_id", "created_at", "model", "agent_id"),
-            **({"confirmation_status": statuses[-1]} if statuses else {})}
-
-
-def _tool_entry(events: list[dict]) -> dict:
-    """A tool call from its events: started (empty arguments), the arguments in pieces, done (the result)."""
+def _entry(family: str, events: list[dict]) -> dict:
+    """One output entry from its events, shaped as the non-streamed response has it."""
+    kind, names = _SHAPES[family]
+    entry = {"type": kind, **_first(events, *names)}
+    if family == "message":
+        pieces = [(e.get("content_index", 0), e.get("content", "")) for e in events]
+        text = all(isinstance(piece, str) for _, piece in pieces)
+        return {**entry, "role": "assistant", "content": "".join(p for _, p in pieces) if text else _chunks(pieces)}
+    if family == "handoff":
+        return {**dict.fromkeys(_SIDES, ""), **entry}
     done = [e for e in events if e.get("type") == "tool.execution.done"]
-    entry = {"type": "tool.execution", "name": "?", **_first(events, "name", "created_at", "model", "agent_id"),
-             "arguments": _joined([e for e in events if e not in done], "arguments")}
-    if done:
+    entry = {"name": "?", **entry, "arguments": "".join(str(e.get("arguments") or "") for e in events
+                                                         if e.get("type") != "tool.execution.done")}
+    statuses = [e["confirmation_status"] for e in events if e.get("confirmation_status")]
+    if statuses:
+        entry["confirmation_status"] = statuses[-1]
+    if done:  # a tool's result
         entry.update(_first(done, "info"), **({"completed_at": done[0]["created_at"]} if done[0].get("created_at")
                                               else {}))
     return entry
-
-
-def _handoff_entry(events: list[dict]) -> dict:
-    sides = ("previous_agent_id", "previous_agent_name", "next_agent_id", "next_agent_name")
-    return {"type": "agent.handoff", **dict.fromkeys(sides, ""), **_first(events, *sides, "created_at")}
-
-
-_ENTRIES = {"message": _message_entry, "function": _function_entry, "tool": _tool_entry, "handoff": _handoff_entry}
 
 
 class StreamAssembler:
@@ -242,19 +207,14 @@ class StreamAssembler:
         """Positions (in :meth:`response` outputs) of tool calls and handoffs not finished yet."""
         return [i for i, s in enumerate(self._ordered()) if s.family in ("tool", "handoff") and not s.done]
 
-    @staticmethod
-    def _entry(slot: _Slot) -> dict:
-        if slot.family == "other":
-            return dict(slot.events[0])
-        head = {"object": "entry", **({"id": slot.id} if slot.id is not None else {})}
-        return {**head, **_ENTRIES[slot.family](slot.events)}
-
     def response(self) -> Any:
         """The ``ConversationResponse`` assembled so far (the SDK model; its JSON when the SDK cannot parse it)."""
         from mistralai.client.models import ConversationResponse
 
-        data = {"object": "conversation.response", "conversation_id": self.conversation_id or "",
-                "outputs": [self._entry(slot) for slot in self._ordered()],
+        outputs = [dict(s.events[0]) if s.family == "other" else
+                   {"object": "entry", **({"id": s.id} if s.id is not None else {}), **_entry(s.family, s.events)}
+                   for s in self._ordered()]
+        data = {"object": "conversation.response", "conversation_id": self.conversation_id or "", "outputs": outputs,
                 "usage": self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
         try:
             return ConversationResponse.model_validate(data)
@@ -263,18 +223,14 @@ class StreamAssembler:
 
     def rendered(self, context: RequestContext | None = None, *, live: bool = False,
                  dropped: str | None = None) -> RenderedResponse:
+        """The response so far, rendered; ``live``: with a status line naming the calls still running."""
+        error = dropped if self.error is None else f"{self.error.get('code', '?')}: {self.error.get('message', '')}"
         response = self.response()
-        error = dropped
-        if self.error is not None:
-            error = f"{self.error.get('code', '?')}: {self.error.get('message', '')}"
         if not live:
             return RenderedResponse(response, context, error=error)
-        running = self.running()
-        status = "streaming…"
-        if running:
-            outputs = as_json(response)["outputs"]
-            status = "running " + ", ".join(str(outputs[i].get("name") or outputs[i].get("type")) for i in running) \
-                + "…"
+        outputs, running = as_json(response)["outputs"], self.running()
+        names = [str(outputs[i].get("name") or outputs[i].get("type")) for i in running]
+        status = f"running {', '.join(names)}…" if names else "streaming…"
         return RenderedResponse(response, context, running=running, status=status, error=error)
 
 
@@ -284,12 +240,8 @@ _EMPTY = {"text/plain": ""}
 
 
 class _NotebookView:
-    """A live output updated in place while the stream runs; the final view is an output of its own.
-
-    The live output is displayed empty, updated as events arrive, and emptied again at the end, when the final
-    rendering is displayed below it. A saved notebook thus holds the empty live output and the final view, and a
-    tool that re-runs the notebook without applying display updates (nbval) sees the same outputs.
-    """
+    """A live output updated in place while the stream runs, emptied at the end, when the final view is displayed
+    below it: a notebook re-run without display updates (nbval) then shows the same outputs as a saved one."""
 
     def __init__(self) -> None:
         self.handle: Any = None
@@ -297,15 +249,13 @@ class _NotebookView:
     def update(self, rendered: RenderedResponse, live: bool) -> None:
         from IPython.display import display
 
-        bundle = rendered._repr_mimebundle_()
         if live:
-            if self.handle is None:
-                self.handle = display(_EMPTY, raw=True, display_id=True)
-            self.handle.update(bundle, raw=True)
+            self.handle = self.handle or display(_EMPTY, raw=True, display_id=True)
+            self.handle.update(rendered._repr_mimebundle_(), raw=True)
             return
         if self.handle is not None:
             self.handle.update(_EMPTY, raw=True)
-        display(bundle, metadata=rendered.display_metadata(), raw=True)
+        display(rendered._repr_mimebundle_(), metadata=rendered.display_metadata(), raw=True)
         rendered.mark_shown()
 
 
@@ -318,8 +268,7 @@ class _TerminalView:
 
     def delta(self, data: dict) -> None:
         content = data.get("content")
-        piece = content if isinstance(content, str) else (content or {}).get("text") if isinstance(content, dict) \
-            else None
+        piece = content.get("text") if isinstance(content, dict) else content
         if isinstance(piece, str):
             self.written += piece
             self.out.write(piece)
@@ -364,19 +313,16 @@ class LiveView:
 
     @contextlib.contextmanager
     def watching(self) -> Any:
-        """Around the reading of the stream: a dropped connection ends the view in an error state."""
+        """Around the reading of the stream: a dropped connection (or a timeout) ends the view in an error state."""
         try:
             yield
-        except httpx.TransportError as error:
-            raise self.interrupted(error) from error
-
-    def interrupted(self, cause: BaseException) -> StreamInterrupted:
-        """End in an error state: the connection dropped (or timed out) mid-answer."""
-        what = "timed out" if isinstance(cause, httpx.TimeoutException) else "dropped"
-        rendered = self.assembler.rendered(self.context, dropped=f"the connection {what} mid-answer, after "
-                                                                  f"{self.assembler.events} event(s)")
-        self.view.update(rendered, False)
-        return StreamInterrupted(cause, rendered, self.assembler.events)
+        except httpx.TransportError as cause:
+            events = self.assembler.events
+            what = "timed out" if isinstance(cause, httpx.TimeoutException) else "dropped"
+            rendered = self.assembler.rendered(self.context, dropped=f"the connection {what} mid-answer, after "
+                                                                     f"{events} event(s)")
+            self.view.update(rendered, False)
+            raise StreamInterrupted(cause, rendered, events) from cause
 
     def finish(self) -> RenderedResponse:
         """The final view; raises :class:`ResponseStreamError` after showing it when the stream ended in error."""
@@ -394,27 +340,6 @@ def _live_view(stream: Any, interval: float, clock: Callable[[], float], out: An
 
     view = _NotebookView() if _ipython() is not None else _TerminalView(out or sys.stdout)
     return LiveView(view, context_of(stream), interval=interval, clock=clock)
-
-
-@contextlib.contextmanager
-def _closed_after(stream: Any) -> Any:
-    try:
-        yield
-    finally:
-        if callable(getattr(stream, "close", None)):
-            stream.close()
-
-
-@contextlib.asynccontextmanager
-async def _aclosed_after(stream: Any) -> Any:
-    """The SDK's async stream closes with an awaitable ``close`` (others with ``aclose``)."""
-    try:
-        yield
-    finally:
-        close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
-        result = close() if callable(close) else None
-        if hasattr(result, "__await__"):
-            await result
 
 
 def _not_a_stream(stream: Any) -> bool:
@@ -439,9 +364,13 @@ def display_stream(stream: Any, *, interval: float = 0.1, clock: Callable[[], fl
     if hasattr(stream, "__aiter__") and not hasattr(stream, "__iter__"):
         raise TypeError("this is an async stream: use `await display_stream_async(stream)`")
     driver = _live_view(stream, interval, clock, out)
-    with driver.watching(), _closed_after(stream):
-        for event in stream:
-            driver.feed(event)
+    try:
+        with driver.watching():
+            for event in stream:
+                driver.feed(event)
+    finally:
+        if callable(getattr(stream, "close", None)):
+            stream.close()
     return driver.finish()
 
 
@@ -455,8 +384,13 @@ async def display_stream_async(stream: Any, *, interval: float = 0.1, clock: Cal
     if not hasattr(stream, "__aiter__"):
         return display_stream(stream, interval=interval, clock=clock, out=out)
     driver = _live_view(stream, interval, clock, out)
-    async with _aclosed_after(stream):
+    try:
         with driver.watching():
             async for event in stream:
                 driver.feed(event)
+    finally:  # the SDK's async stream closes with an awaitable ``close``, async generators with ``aclose``
+        close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
+        result = close() if callable(close) else None
+        if hasattr(result, "__await__"):
+            await result
     return driver.finish()
