@@ -70,12 +70,15 @@ def _short_error(error: BaseException) -> str:
     if isinstance(error, ReplayMiss):
         return f"not recorded in {', '.join(error.cassettes) or 'the cassettes'}"
     card = explain(error)
-    first = next(iter((card.message or str(error)).splitlines()), "")
+    first = card.message.partition("\n")[0]
     return f"{card.title}: {first}" if first and first != card.title else card.title
 
 
-def _read_secret(box: W.Password, use: Callable[[str], None]) -> None:
-    """Hand what is typed into ``box`` to ``use`` and empty the box at once: it never stays in widget state."""
+def _secret(placeholder: str, use: Callable[[str], None], *, width: str, css: str) -> W.Password:
+    """A field whose text goes to ``use`` on Enter and is emptied at once: it never stays in widget state."""
+    box = W.Password(placeholder=placeholder, continuous_update=False, layout=W.Layout(width=width))
+    box.add_class(css)
+
     def read(change: dict) -> None:
         if change["new"]:
             box.value = ""  # calls read again, with nothing to read
@@ -83,12 +86,15 @@ def _read_secret(box: W.Password, use: Callable[[str], None]) -> None:
             use(change["new"].strip())
 
     box.observe(read, names="value")
+    return box
 
 
-def _call(tasks: set, client: Any, call: Callable[[], Any], done: Callable[[Any], None],
+def _call(owner: Any, call: Callable[[Any], Any], done: Callable[[Any], None],
           failed: Callable[[BaseException], None]) -> asyncio.Task | None:
-    """``done(call())``, or ``failed(error)``: at once in replay mode or outside a running loop, else in a worker
-    thread awaited by a task on the loop (returned, and kept in ``tasks`` until it ends)."""
+    """``done(call(owner.client))``, or ``failed(error)``: at once in replay mode or outside a running loop, else in
+    a worker thread awaited by a task on the loop (returned, and kept in ``owner._tasks`` until it ends)."""
+    client = owner.client
+
     def settle(result: Callable[[], Any]) -> None:
         try:
             value = result()
@@ -99,18 +105,18 @@ def _call(tasks: set, client: Any, call: Callable[[], Any], done: Callable[[Any]
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return settle(call)
+        return settle(lambda: call(client))
     if _mode(client) == "replay":
-        return settle(call)
+        return settle(lambda: call(client))
 
     async def job() -> None:
-        worker = asyncio.ensure_future(asyncio.to_thread(call))
+        worker = asyncio.ensure_future(asyncio.to_thread(call, client))
         await asyncio.wait([worker])
         settle(worker.result)  # back on the loop
 
     task = loop.create_task(job())
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+    owner._tasks.add(task)
+    task.add_done_callback(owner._tasks.discard)
     return task
 
 
@@ -145,9 +151,7 @@ class _Connector:
 
     def _ask_token(self, authenticated: bool) -> None:
         need = "" if authenticated else " (required: this connector is not connected to your account)"
-        self.password = W.Password(placeholder=ASK_TOKEN, continuous_update=False, layout=W.Layout(width="22em"))
-        self.password.add_class("cb-token")
-        _read_secret(self.password, self.set_token)
+        self.password = _secret(ASK_TOKEN, self.set_token, width="22em", css="cb-token")
         self.forget.on_click(lambda _: self.set_token(None))
         self.detail.children += (W.HTML(_line(f"OAuth access token{need}; never shown or saved")),
                                  W.HBox([self.password, self.forget]))
@@ -262,9 +266,8 @@ class ToolPicker(W.VBox):
 
     def reload(self) -> asyncio.Task | None:
         """(Re)list the account's connectors; the current choices are kept."""
-        client = self.client
-        return _call(self._tasks, client, lambda: field(client.beta.connectors.list(), "items", []),
-                     self._listed, self._not_listed)
+        return _call(self, lambda client: field(client.beta.connectors.list(), "items", []), self._listed,
+                     self._not_listed)
 
     def set_tools(self, tools: Sequence[Any]) -> None:
         """Check, filter and authorize exactly as ``tools`` says; a list the picker cannot show changes nothing."""
@@ -330,8 +333,7 @@ class ToolPicker(W.VBox):
 
     def _load_tools(self, row: _Connector) -> asyncio.Task | None:
         row.note("listing tools…")
-        client = self.client
-        return _call(self._tasks, client, lambda: client.beta.connectors.list_tools(connector_id_or_name=row.name),
+        return _call(self, lambda client: client.beta.connectors.list_tools(connector_id_or_name=row.name),
                      lambda result: row.set_names([str(field(t, "name")) for t in result or [] if field(t, "name")],
                                                   source="list_tools"),
                      lambda error: row.note(f"Tool names unavailable: {_short_error(error)}", warn=True))
@@ -403,17 +405,16 @@ class Playground(W.VBox):
         self.picker = ToolPicker(client, tools=tools)
         self.run_button = W.Button(description="Run", button_style="primary", icon="play")
         self.status, self.output, self.header = W.HTML(), W.Output(layout=W.Layout(width="100%")), W.HTML()
-        self.key = W.Password(placeholder="Mistral API key: sends this playground's requests to the API",
-                              continuous_update=False, layout=W.Layout(width="30em"))
+        self.key = _secret("Mistral API key: sends this playground's requests to the API", self._go_live,
+                           width="30em", css="cb-key")
         for widget, name in ((self.recorded, "recorded"), (self.prompt, "prompt"), (self.run_button, "run"),
-                             (self.output, "output"), (self.key, "key")):
+                             (self.output, "output")):
             widget.add_class(f"cb-{name}")
         self.recorded.observe(self._on_recorded, names="value")
         for widget in (self.model, self.stream, self.prompt):
             widget.observe(self._on_options, names="value")
         self.picker.observe(self._on_options, names="tools")
         self.run_button.on_click(lambda _: self.run())
-        _read_secret(self.key, self._go_live)
         self._refresh()
         row = W.Layout(align_items="center", grid_gap="1em")
         super().__init__([self.header, self.recorded, self.prompt, W.HBox([self.model, self.stream], layout=row),
@@ -442,11 +443,10 @@ class Playground(W.VBox):
         if not self.prompt.value.strip():
             return self._show(ErrorCard("Nothing to send", "EmptyPrompt", message="The prompt is empty.",
                                         fix="Type a prompt" + (", or pick a recorded one." if self.prompts else ".")))
-        request, stream, client, started = self.request(), self.stream.value, self.client, time.monotonic()
+        request, stream, mode, started = self.request(), self.stream.value, _mode(self.client), time.monotonic()
         self._busy(True)
-        self.task = _call(self._tasks, client, lambda: self._ask(client, request, stream),
-                          lambda _: self._busy(False, f"{time.monotonic() - started:.1f} s · {_mode(client)}"),
-                          self._failed)
+        self.task = _call(self, lambda client: self._ask(client, request, stream),
+                          lambda _: self._busy(False, f"{time.monotonic() - started:.1f} s · {mode}"), self._failed)
         return self.task
 
     def __repr__(self) -> str:
