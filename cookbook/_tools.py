@@ -136,7 +136,8 @@ def check_tools(tools: Any) -> None:
             _check_connector(where, tool, seen)
 
 
-def _user_texts(inputs: Any) -> list[Any]:
+def user_texts(inputs: Any) -> list[Any]:
+    """The contents of the user entries of a conversation's ``inputs`` (a string is one user entry)."""
     if isinstance(inputs, str):
         return [inputs]
     texts = []
@@ -156,7 +157,7 @@ def check_conversation(arguments: Mapping[str, Any]) -> None:
         raise InvalidRequest("Say who answers: model='mistral-small-latest' for a model, or agent_id=... for an "
                              "agent.")
     inputs = arguments.get("inputs")
-    texts = _user_texts(inputs)
+    texts = user_texts(inputs)
     if inputs in (None, "", [], ()) or (texts and all(isinstance(t, str) and not t.strip() for t in texts)):
         raise InvalidRequest("The prompt is empty: pass the user's message, e.g. "
                              "inputs=[{'role': 'user', 'content': 'What is the capital of France?'}].")

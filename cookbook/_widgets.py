@@ -28,7 +28,7 @@ from ._display import read_field as field
 from ._errors import ReplayMiss
 from ._explain import ErrorCard, explain
 from ._stream import LiveView
-from ._tools import BUILT_IN_TOOLS, as_dict, check_tools
+from ._tools import BUILT_IN_TOOLS, as_dict, check_tools, user_texts
 
 __all__ = ["Playground", "ToolPicker", "masked_tools"]
 
@@ -376,8 +376,8 @@ def _recorded(client: Any) -> list[tuple[str, str, list, bool]]:
             if request.method != "POST" or request.path != "/v1/conversations" or response["status"]["code"] >= 400:
                 continue
             body = json.loads(request.body)
-            prompt = body["inputs"] if isinstance(body["inputs"], str) else body["inputs"][0].get("content")
-            if isinstance(prompt, str):
+            prompt = next((text for text in user_texts(body["inputs"]) if isinstance(text, str)), None)
+            if prompt is not None:
                 found.append((prompt, body.get("model"), body.get("tools") or [], bool(body.get("stream"))))
     return found
 
