@@ -1,14 +1,14 @@
 """``cookbook``: list the recipe notebooks, run them with papermill, re-record them, check them live.
 
-Each command checks its command line as a :class:`Plan` (a mistake: exit status 2, before anything runs or is written),
-which runs the recipes in worker processes. papermill and nbconvert take seconds to import: only the code that uses
-them does, so that ``cookbook --help`` is quick.
+Each command checks its command line as a :class:`Plan` (a mistake: exit status 2, before anything runs or is
+written), then runs the recipes in a process pool. papermill and nbconvert are imported where they are used.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import difflib
 import json
 import multiprocessing
@@ -29,13 +29,12 @@ from tqdm import tqdm
 from traitlets.config import Config
 
 from . import __version__, _cassette, _drift
-from ._client import KEY_VARIABLE, MODE_VARIABLE, SERVER_VARIABLE, resolve_mode
+from ._client import KEY_VARIABLE, MODE_VARIABLE, MODES, SERVER_VARIABLE, resolve_mode
 from ._errors import ConfigurationError
 from ._markup import render
 
 RECIPE_FILE = re.compile(r"^(\d{2})_(\w+)\.ipynb$")
 REPOSITORY_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"  # where an editable install keeps them
-MODES = ("replay", "live", "record")
 # What a report page shows of an output, richest first: no widget view or JavaScript, as nothing on the page runs.
 STATIC_OUTPUTS = ["text/html", "text/markdown", "image/svg+xml", "text/latex", "image/png", "image/jpeg", "text/plain"]
 
@@ -81,17 +80,16 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 
 def select(recipes: list[Recipe], wanted: list[str]) -> list[Recipe]:
     """The recipes named ``01``, ``1``, ``01_hello_world``, ``hello_world`` (or the notebook's file name)."""
-    chosen: list[Recipe] = [] if wanted else list(recipes)
+    chosen: list[Recipe] = []
     for text in wanted:
         key = text.strip().lower().removesuffix(".ipynb").rsplit("/", 1)[-1]
-        found = [r for r in recipes if key in (r.slug.lower(), r.slug[3:].lower())
-                 or key.isdigit() and int(key) == int(r.slug[:2])]
-        if not found:
+        key = f"{int(key):02d}" if key.isdecimal() else key  # 1, 01 and 001 name 01_...
+        if not (found := [r for r in recipes if key in (r.slug.lower(), r.slug[:2], r.slug[3:].lower())]):
             names = [r.slug for r in recipes]
             raise UsageError(f"Unknown recipe {text!r}.{_did_you_mean(key, names + [n[3:] for n in names])} "
                              f"Recipes: {', '.join(names)} (a number such as 1 or 01 also works).")
-        chosen += [r for r in found if r not in chosen]
-    return chosen
+        chosen += found
+    return list(dict.fromkeys(chosen)) if wanted else list(recipes)
 
 
 def literal(source: str) -> Any:
@@ -112,10 +110,8 @@ def shown_default(source: str) -> str:
 def parse_value(text: str) -> Any:
     """A ``-p`` value, typed as papermill's ``-p`` types it: True/False/None, an int, a float, else the text."""
     for kind in (int, float):
-        try:
+        with contextlib.suppress(ValueError):
             return kind(text)
-        except ValueError:
-            pass
     return {"True": True, "False": False, "None": None}.get(text, text)
 
 
@@ -143,19 +139,17 @@ def plan_parameters(recipes: list[Recipe], given: dict[str, Any], others: list[R
     """Each recipe's parameters to inject, and which recipes take each given one: only those that declare it (none is
     an error). A list or mapping given as text is an error too (papermill's ``-p`` gives text; ``-y`` lists)."""
     declared = {r.slug: r.parameters() for r in recipes}
-    per_recipe: dict[str, dict[str, Any]] = {r.slug: {} for r in recipes}
     takers = {name: [slug for slug, params in declared.items() if name in params] for name in given}
-    for name, value in given.items():
-        if not takers[name]:
+    for name, slugs in takers.items():
+        if not slugs:
             raise UsageError(_unknown_parameter(name, declared, recipes, others))
-        for slug in takers[name]:
+        for slug in slugs:
             default = literal(source := declared[slug][name]["default"])
-            if isinstance(default, list | tuple | dict) and not isinstance(value, list | tuple | dict):
+            if isinstance(default, list | tuple | dict) and not isinstance(given[name], list | tuple | dict):
                 kind = "a mapping" if isinstance(default, dict) else "a list"
                 raise UsageError(f"Parameter {name!r} of {slug} is {kind} (default {shown_default(source)}); give it "
                                  f"as YAML: -y '{name}: [first, second]'.")
-            per_recipe[slug][name] = value
-    return per_recipe, takers
+    return {slug: {name: given[name] for name in given if slug in takers[name]} for slug in declared}, takers
 
 
 def _wanted_mode(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str | None, str]:
@@ -165,9 +159,7 @@ def _wanted_mode(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str |
         if mode and given["mode"] != mode:
             raise UsageError(f"--mode {mode} and -p mode {given['mode']} disagree: give one.")
         mode, source = given.pop("mode"), "-p mode"
-    if mode is not None and str(mode).lower() not in MODES:
-        raise UsageError(f"-p mode takes replay, live or record, not {mode!r}.")
-    return mode, source if mode else MODE_VARIABLE
+    return (str(mode), source) if mode is not None else (None, MODE_VARIABLE)
 
 
 def _mode_and_env(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
@@ -184,12 +176,14 @@ def _mode_and_env(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
                          f"{KEY_VARIABLE} in the environment or in a .env file here{replay}.") from None
     why = ("from the command line" if mode else f"from {MODE_VARIABLE}" if os.environ.get(MODE_VARIABLE)
            else f"{KEY_VARIABLE} found" if key else f"no {KEY_VARIABLE} found: the bundled recordings answer")
-    env = {KEY_VARIABLE: key} if key else {}  # a key read from ./.env reaches kernels that run elsewhere
-    if args.server_url:
-        env[SERVER_VARIABLE] = args.server_url
-    if args.cassettes:
-        env[_cassette.CASSETTES_VARIABLE] = str(Path(args.cassettes).resolve())
-    return chosen, why, env
+    # a key read from ./.env reaches the kernels, which run elsewhere
+    env = {KEY_VARIABLE: key, SERVER_VARIABLE: args.server_url,
+           _cassette.CASSETTES_VARIABLE: args.cassettes and str(Path(args.cassettes).resolve())}
+    return chosen, why, {name: value for name, value in env.items() if value}
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def first_answer_line(nb: Any) -> str:
@@ -200,50 +194,43 @@ def first_answer_line(nb: Any) -> str:
     return ""
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
-def execute_recipe(job: tuple[Recipe, dict[str, Any], Path]) -> dict[str, Any]:
+def execute_recipe(job: tuple[Path, dict[str, Any], Path]) -> dict[str, Any]:
     """Run one notebook with papermill and render its page (in a worker process); return what happened."""
     import nbformat
     import papermill
 
-    recipe, parameters, out_dir = job
-    ipynb = out_dir / f"{recipe.slug}.ipynb"
-    result: dict[str, Any] = {"recipe": recipe.slug, "status": "ok", "seconds": 0.0, "answer": "", "error": None,
-                              "notebook": ipynb.name, "html": None}
-    started = time.monotonic()
+    path, parameters, out_dir = job
+    ipynb, error, started = out_dir / f"{path.stem}.ipynb", None, time.monotonic()
     # The kernel talks over IPC sockets in a folder of its own, so parallel runs never race for a TCP port, and is
     # stopped at once when its last cell has answered: settings of jupyter_client and nbclient.
     with tempfile.TemporaryDirectory(prefix="cookbook-", ignore_cleanup_errors=True) as sockets:
         ipc = {"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}} if os.name != "nt" else {}
         try:
-            papermill.execute_notebook(recipe.path, ipynb, parameters=parameters, cwd=recipe.path.parent,
-                                       progress_bar=False, kernel_name="python3", shutdown_kernel="immediate",
-                                       config=Config(ipc))
-        except Exception as error:  # a cell's exception, a dead kernel, a timeout: report it, run the others
-            cell = isinstance(error, papermill.PapermillExecutionError)
-            name, text = (error.ename, error.evalue) if cell else (type(error).__name__, str(error))
+            papermill.execute_notebook(path, ipynb, parameters=parameters, cwd=path.parent, progress_bar=False,
+                                       kernel_name="python3", shutdown_kernel="immediate", config=Config(ipc))
+        except Exception as failure:  # a cell's exception, a dead kernel, a timeout: report it, run the others
+            cell = isinstance(failure, papermill.PapermillExecutionError)
+            name, text = (failure.ename, failure.evalue) if cell else (type(failure).__name__, str(failure))
             # the first line is the message; the rest (a ReplayMiss: the diff, the prompts that replay) the details
-            result.update(status="failed", error={"name": name, "message": _first_line(text),
-                                                  "details": "\n".join(text.strip().splitlines()[1:]).strip("\n")})
-    result["seconds"] = round(time.monotonic() - started, 1)
-    if not ipynb.is_file():
-        return {**result, "notebook": None}
+            error = {"name": name, "message": _first_line(text),
+                     "details": "\n".join(text.strip().splitlines()[1:]).strip("\n")}
+    result = {"recipe": path.stem, "status": "failed" if error else "ok",
+              "seconds": round(time.monotonic() - started, 1), "answer": "", "error": error,
+              "notebook": ipynb.name if ipynb.is_file() else None, "html": None}
+    if not result["notebook"]:
+        return result
     try:
         nb = nbformat.read(ipynb, as_version=4)
         result["answer"] = first_answer_line(nb)
-        (out_dir / f"{recipe.slug}.html").write_text(render_page(nb), encoding="utf-8")
-        result["html"] = f"{recipe.slug}.html"
-    except Exception as error:  # the run's result stands; the report says the page is missing
-        result["html_error"] = f"{type(error).__name__}: {_first_line(str(error))}"
+        (out_dir / f"{path.stem}.html").write_text(render_page(nb), encoding="utf-8")
+        result["html"] = f"{path.stem}.html"
+    except Exception as failure:  # the run's result stands; the report says the page is missing
+        result["html_error"] = f"{type(failure).__name__}: {_first_line(str(failure))}"
     return result
 
 
 def render_page(nb: Any) -> str:
-    """The executed notebook as one HTML page that loads nothing from the web (``templates/report-page.html.j2``):
-    scripts out, and of each output the richest form a static page can show (a widget's own static HTML)."""
+    """The executed notebook as one HTML page that loads nothing from the web (``templates/report-page.html.j2``)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(config=Config(NbConvertBase={"display_data_priority": STATIC_OUTPUTS}),
@@ -274,45 +261,29 @@ class Plan:
         if self.out_dir.resolve() == notebooks.resolve():
             raise UsageError("--out must not be the notebooks folder: the executed copies would replace the recipes.")
 
-    def run(self, heading: str, interrupted: str) -> list[dict[str, Any]] | None:
-        """Say what runs, run it in worker processes (a progress line as each recipe ends): the results in recipe
-        order, or None on Ctrl-C, which stops the workers and so their kernels (a second Ctrl-C cannot stop that)."""
+    def run(self, heading: str) -> list[dict[str, Any]]:
+        """Say what runs, run it (a progress line as each recipe ends); the results in recipe order. On Ctrl-C,
+        leaving the pool stops the workers and so their kernels; :func:`main` then says what is left."""
         for name, slugs in self.takers.items():
             if len(slugs) < len(self.recipes):
                 print(f"note: {name} is a parameter of {', '.join(slugs)} only; the other recipes run with theirs.",
                       file=sys.stderr)
         print(heading, flush=True)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        jobs = [(Recipe(r.slug, r.path.resolve()), self.parameters[r.slug], self.out_dir.resolve())
-                for r in self.recipes]
+        jobs = [(r.path.resolve(), self.parameters[r.slug], self.out_dir.resolve()) for r in self.recipes]
         results: dict[str, dict[str, Any]] = {}
-        bar = tqdm(total=len(jobs), desc="cookbook", unit="notebook", file=sys.stderr, leave=False,
-                   disable=not sys.stderr.isatty())
-        with multiprocessing.Pool(self.jobs, _worker_init, (self.env,)) as pool, bar:
+        with multiprocessing.Pool(self.jobs, _worker_init, (self.env,)) as pool:
             try:
-                for item in pool.imap_unordered(execute_recipe, jobs):
+                for item in tqdm(pool.imap_unordered(execute_recipe, jobs), total=len(jobs), desc="cookbook",
+                                 unit="notebook", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()):
                     results[item["recipe"]] = item
                     said = f"{item['error']['name']}: {item['error']['message']}" if item["error"] else item["answer"]
-                    bar.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(said, 60)}",
-                              file=sys.stderr)
-                    bar.update()
-            except KeyboardInterrupt:  # leaving the pool stops the workers: a second Ctrl-C must not interrupt that
+                    tqdm.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(said, 60)}",
+                               file=sys.stderr)
+            except KeyboardInterrupt:  # a second Ctrl-C must not interrupt the workers' stop
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
-                print(f"Interrupted: {interrupted}", file=sys.stderr)
-                return None
+                raise
         return [results[r.slug] for r in self.recipes]
-
-    def report(self, results: list[dict[str, Any]], seconds: float) -> Path:
-        """``summary.json`` and ``index.html`` (``templates/index.html.j2``); the path of the index."""
-        summary = {"mode": self.mode, "mode_reason": self.why, "jobs": self.jobs, "parameters": self.given,
-                   "seconds": round(seconds, 1), "results": results,
-                   "finished": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
-        (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        index = self.out_dir / "index.html"
-        index.write_text(render("index.html.j2", summary=summary, titles={r.slug: r.title() for r in self.recipes},
-                                parameters=", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}"
-                                                     for k, v in self.given.items())), "utf-8")
-        return index
 
     def failures(self, results: list[dict[str, Any]]) -> int:
         """Print each failed recipe's whole error; the exit status (1 when any failed)."""
@@ -326,7 +297,7 @@ class Plan:
         return 1
 
 
-def _table(rows: list[list[str]]) -> str:
+def _table(*rows: list[str]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
@@ -372,14 +343,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan, started = Plan(args), time.monotonic()
     clear_report(plan.out_dir)
     results = plan.run(f"Running {len(plan.recipes)} recipe(s) in {plan.mode} mode ({plan.why}) into "
-                       f"{plan.out_dir}/ with {plan.jobs} job(s).", "no report written.")
-    if results is None:
-        return 130
-    index = plan.report(results, time.monotonic() - started)
-    print(_table([["recipe", "status", "seconds", "answer"]] + [
+                       f"{plan.out_dir}/ with {plan.jobs} job(s).")
+    summary = {"mode": plan.mode, "mode_reason": plan.why, "jobs": plan.jobs, "parameters": plan.given,
+               "seconds": round(time.monotonic() - started, 1), "results": results,
+               "finished": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
+    (plan.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (index := plan.out_dir / "index.html").write_text(render(
+        "index.html.j2", summary=summary, titles={r.slug: r.title() for r in plan.recipes},
+        parameters=", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in plan.given.items())), "utf-8")
+    print(_table(["recipe", "status", "seconds", "answer"], *(
         [item["recipe"], item["status"], f"{item['seconds']:.1f}",
          _clip((item["answer"] if item["status"] == "ok" else f"({item['error']['name']})") or "—")]
-        for item in results]))
+        for item in results)))
     print(f"Report: {index}")
     return plan.failures(results)
 
@@ -393,13 +368,24 @@ def cmd_record(args: argparse.Namespace) -> int:
     plan = Plan(args)
     before = {r.slug: _drift.exchanges(folder / f"{r.slug}.yaml") for r in plan.recipes}
     results = plan.run(f"Recording {len(plan.recipes)} recipe(s) into {folder}/ ({plan.why}); executed notebooks in "
-                       f"{plan.out_dir}/.", "what was recorded so far is in the cassettes.")
-    if results is None:
-        return 130
-    print(_table([["recipe", "status", "added", "replaced", "kept", "authored left"]] + [
+                       f"{plan.out_dir}/.")
+    print(_table(["recipe", "status", "added", "replaced", "kept", "authored left"], *(
         [slug := item["recipe"], item["status"],
-         *map(str, _drift.changes(before[slug], _drift.exchanges(folder / f"{slug}.yaml")))] for item in results]))
+         *map(str, _drift.changes(before[slug], _drift.exchanges(folder / f"{slug}.yaml")))] for item in results)))
     return plan.failures(results)
+
+
+def _copy_recordings(recipes: list[Recipe], theirs: Path | None, work: Path) -> dict[str, Path]:
+    """Each recipe's recording (in ``theirs``, else the one replay reads), copied into ``work`` to record over."""
+    sources = {}
+    for recipe in recipes:
+        mine = theirs / f"{recipe.slug}.yaml" if theirs else None
+        sources[recipe.slug] = mine if mine and mine.is_file() else _cassette.resolve(recipe.slug, must_exist=False)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for source in filter(Path.is_file, sources.values()):
+        shutil.copyfile(source, work / source.name)
+    return sources
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -409,27 +395,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.live:
         raise UsageError("cookbook check runs the recipes against the API for real (billed requests): pass --live "
                          "to say so.")
-    theirs = Path(args.cassettes) if args.cassettes else None  # the recordings to compare with (else as replay finds)
+    theirs = Path(args.cassettes) if args.cassettes else None
     args.cassettes = str(work := Path(args.out) / "cassettes")
     plan = Plan(args)
-    sources = {r.slug: theirs / f"{r.slug}.yaml" if theirs and (theirs / f"{r.slug}.yaml").is_file()
-               else _cassette.resolve(r.slug, must_exist=False) for r in plan.recipes}
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    for source in filter(Path.is_file, sources.values()):
-        shutil.copyfile(source, work / source.name)
-    since = _cassette.now_stamp()
-    results = plan.run(f"Checking {len(plan.recipes)} recipe(s) live ({plan.why}) against their recordings.",
-                       "no report written.")
-    if results is None:
-        return 130
+    sources, since = _copy_recordings(plan.recipes, theirs, work), _cassette.now_stamp()
+    results = plan.run(f"Checking {len(plan.recipes)} recipe(s) live ({plan.why}) against their recordings.")
     report = {slug: _drift.compare(_drift.exchanges(source), _drift.exchanges(work / f"{slug}.yaml"), since)
               for slug, source in sources.items()}
     exchanges = [{"recipe": slug, **entry} for slug, entries in report.items() for entry in entries]
     (plan.out_dir / "check.json").write_text(json.dumps({"results": results, "exchanges": exchanges}, indent=2)
                                              + "\n", "utf-8")
-    print(_table([["recipe", "status", "exchanges", "compared", "drifted"]] + [
-        [slug := item["recipe"], item["status"], *map(str, _drift.counts(report[slug]))] for item in results]))
+    print(_table(["recipe", "status", "exchanges", "compared", "drifted"], *(
+        [item["recipe"], item["status"], *map(str, _drift.counts(report[item["recipe"]]))] for item in results)))
     for entry in (drifted := [entry for entry in exchanges if entry["missing"] or entry["new"]]):
         print(f"drift in {entry['recipe']}, {_drift.describe(entry)}")
     print(f"Report: {plan.out_dir / 'check.json'}")
@@ -458,8 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="set a parameter, typed as papermill's -p does (True, None, 3, 0.5, else text)")
         sub.add_argument("-y", "--parameters-yaml", dest="yaml", action="append", metavar="YAML",
                          help="set parameters from YAML, e.g. -y 'exclude: [read_wiki_structure]' (as papermill's -y)")
-        sub.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                         help="notebooks run in N processes (default 1)")
+        sub.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="run N notebooks at once (default 1)")
         sub.add_argument("-o", "--out", default=out, metavar="DIR", help=f"output folder (default ./{out})")
         sub.add_argument("--server-url", metavar="URL",
                          help="the API's base URL for every client (default: $MISTRAL_SERVER_URL, else Mistral's)")
@@ -491,6 +467,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"cookbook {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        kept = "what was recorded so far is in the cassettes" if args.command == "record" else "no report written"
+        print(f"Interrupted: {kept}.", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the reader has gone: say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
