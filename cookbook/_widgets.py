@@ -141,20 +141,17 @@ class _Connector:
         self.detail = W.VBox([self.filter, self.names, self.hint, self.status],
                              layout=W.Layout(display="none", margin="0 0 .4em 1.6em"))
         if oauth:
-            self._ask_token(authenticated)
+            need = "" if authenticated else " (required: this connector is not connected to your account)"
+            self.password = _secret(ASK_TOKEN, self.set_token, width="22em", css="cb-token")
+            self.forget.on_click(lambda _: self.set_token(None))
+            self.detail.children += (W.HTML(_line(f"OAuth access token{need}; never shown or saved")),
+                                     W.HBox([self.password, self.forget]))
         self.box = W.VBox([W.HBox([self.check, W.HTML(_line(about))]), self.detail])
         self.box.add_class("cb-connector")
         self.box.add_class("cb-connector-" + re.sub(r"[^\w-]", "_", name))
         self.check.observe(self._on_check, names="value")
         self.filter.observe(self._on_filter, names="value")
         self.names.observe(lambda _: picker._changed(), names="value")
-
-    def _ask_token(self, authenticated: bool) -> None:
-        need = "" if authenticated else " (required: this connector is not connected to your account)"
-        self.password = _secret(ASK_TOKEN, self.set_token, width="22em", css="cb-token")
-        self.forget.on_click(lambda _: self.set_token(None))
-        self.detail.children += (W.HTML(_line(f"OAuth access token{need}; never shown or saved")),
-                                 W.HBox([self.password, self.forget]))
 
     def set_names(self, names: Sequence[str], *, source: str) -> None:
         """The connector's tool names, offered in the multi-select (the selection is kept)."""
