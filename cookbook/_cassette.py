@@ -1,34 +1,33 @@
 """Cassettes: the HTTP exchanges behind replay mode, and the one policy for them.
 
-A cassette is a YAML file a person can read and diff. Each interaction keeps the request (method, URL, JSON body)
-and the response (status, JSON body, or the server-sent events of a stream, one event per item), and says what it
-rests on: ``provenance: recorded`` (and when), or ``provenance: authored`` with the public captures its shape
-follows (``capture``). The whole policy lives here:
-
-- where cassettes are read from and recorded into (:func:`resolve`, ``COOKBOOK_CASSETTES``);
-- matching: method, path, query and JSON body compared as parsed JSON; headers never take part;
-- scrubbing: :class:`Secrets` removes the key and every token a client sent, as whole values, from whatever is
-  written or shown;
-- recording: :func:`record` merges one exchange into the file under a lock and writes it atomically, so any
-  number of clients and processes recording into one cassette keep every exchange they made.
+A cassette is a YAML file a person can read and diff; in memory an exchange keeps that file's shape. The policy
+lives here: where cassettes are (:func:`resolve`), how requests match (:func:`matches`, headers never take part),
+what is scrubbed (:class:`Secrets`), and how a recording is merged into a file under a lock (:func:`record`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import json
 import os
 import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
+
+try:
+    import fcntl
+except ImportError:  # Windows: one writer at a time is up to you
+    fcntl = None
 
 BUNDLED_DIR = Path(__file__).parent / "cassettes"
 CASSETTES_VARIABLE = "COOKBOOK_CASSETTES"  # the folder cassettes are read from and recorded into
@@ -75,10 +74,6 @@ def cassette_dir() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def _is_path(text: str) -> bool:
-    return os.sep in text or "/" in text or text.endswith((".yaml", ".yml"))
-
-
 def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording: bool = False) -> Path:
     """A cassette's path from a name (``"02_web_search"``) or a file path.
 
@@ -87,14 +82,15 @@ def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording
     folder is named.
     """
     text = os.fspath(name_or_path)
-    if _is_path(text):
+    folder = cassette_dir()
+    if "/" in text or os.sep in text or text.endswith((".yaml", ".yml")):
         path = Path(text)
     elif recording:
-        path = (cassette_dir() or Path(RECORD_DIR)) / f"{text}{SUFFIX}"
+        path = (folder or Path(RECORD_DIR)) / f"{text}{SUFFIX}"
+    elif folder and (folder / f"{text}{SUFFIX}").is_file():
+        path = folder / f"{text}{SUFFIX}"
     else:
-        folder = cassette_dir()
-        path = folder / f"{text}{SUFFIX}" if folder and (folder / f"{text}{SUFFIX}").is_file() else \
-            BUNDLED_DIR / f"{text}{SUFFIX}"
+        path = BUNDLED_DIR / f"{text}{SUFFIX}"
     if must_exist and not path.is_file():
         names = ", ".join(bundled_names()) or "none"
         raise FileNotFoundError(
@@ -109,28 +105,70 @@ def seed_for(path: Path) -> Path | None:
     return bundled if bundled.is_file() and bundled.resolve() != path.resolve() else None
 
 
-# --------------------------------------------------------------------------- requests
+# --------------------------------------------------------------------------- bodies
 
 
-class Request:
-    """An HTTP request as a cassette keeps it: method, URI, body (bytes) and headers."""
+def _sse_events(text: str) -> list[dict] | None:
+    """A server-sent event stream as ``[{"event": ..., "data": JSON or text}]``; None if it has other fields."""
+    events = []
+    for block in filter(str.strip, re.split(r"\r?\n\r?\n", text.strip())):
+        event: dict[str, Any] = {}
+        data_lines = []
+        for line in block.splitlines():
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                event["event"] = value
+            elif name == "data":
+                data_lines.append(value)
+            else:
+                return None
+        try:
+            event["data"] = json.loads("\n".join(data_lines))
+        except ValueError:
+            event["data"] = "\n".join(data_lines)
+        events.append(event)
+    return events
 
-    def __init__(self, method: str, uri: str, body: bytes | str | None, headers: dict | None = None):
-        self.method = method
-        self.uri = uri
-        self.body = body.encode("utf-8") if isinstance(body, str) else body
-        self.headers = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (headers or {}).items()}
 
-    @property
-    def path(self) -> str:
-        return urlparse(self.uri).path
+def body_entry(body: bytes | str | None, content_type: str) -> dict:
+    """A body as a cassette keeps it: ``{"json": value}``, ``{"sse": events}``, ``{"text": str}`` or none."""
+    if body is None:
+        return {}
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    events = _sse_events(text) if text and "event-stream" in content_type else None
+    if events is not None:
+        return {"sse": events}
+    try:
+        return {"json": json.loads(text)} if text else {"text": ""}
+    except ValueError:
+        return {"text": text}
 
-    @property
-    def query(self) -> list[tuple[str, str]]:
-        return sorted(parse_qsl(urlparse(self.uri).query))
 
-    def __repr__(self) -> str:
-        return f"<Request ({self.method}) {self.uri}>"
+def body_bytes(entry: dict) -> bytes:
+    """The body of a cassette's request or response, as it went over the wire."""
+    if "json" in entry:
+        return json.dumps(entry["json"], ensure_ascii=False).encode("utf-8")
+    if "sse" not in entry:
+        return (entry.get("text") or "").encode("utf-8")
+    out = []
+    for event in entry["sse"]:
+        data = event.get("data")
+        head = f"event: {event['event']}\n" if "event" in event else ""
+        out.append(f"{head}data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n")
+    return "".join(out).encode("utf-8")
+
+
+def request_entry(method: str, uri: str, headers: dict[str, str], body: bytes | str | None) -> dict:
+    """A request as a cassette keeps it."""
+    return {"method": method, "uri": uri, **({"headers": headers} if headers else {}),
+            **body_entry(body or None, headers.get("content-type", ""))}
+
+
+def response_entry(code: int, message: str, content_type: str | None, body: bytes | str) -> dict:
+    """A response as a cassette keeps it."""
+    return {"status": {"code": code, "message": message}, **({"content-type": content_type} if content_type else {}),
+            **body_entry(body, content_type or "")}
 
 
 # --------------------------------------------------------------------------- scrubbing
@@ -171,10 +209,10 @@ class Secrets:
 
     def learn(self, method: str, url: str, headers: Any, body: bytes | None) -> None:
         """Note the tokens an outgoing request carries: auth headers, secret query parameters, body tokens."""
-        for name, value in (headers.items() if hasattr(headers, "items") else []):
+        for name, value in headers.items():
             if _SECRET_NAME.search(name):
                 scheme, _, token = value.partition(" ")
-                self.add(token if token else scheme)  # "Bearer <token>": the token
+                self.add(token or scheme)  # "Bearer <token>": the token
         for name, value in parse_qsl(urlsplit(url).query):
             if _SECRET_NAME.search(name):
                 self.add(value)
@@ -185,15 +223,11 @@ class Secrets:
         for value in _secret_values(parsed):
             self.add(value)
 
-    def _regex(self) -> re.Pattern[str] | None:
+    def text(self, text: str) -> str:
         if self._pattern is None and self.values:
             alternatives = "|".join(re.escape(v) for v in sorted(self.values, key=len, reverse=True))
             self._pattern = re.compile(rf"(?<![\w.~+/-])(?:{alternatives})(?![\w.~+/=-])")
-        return self._pattern
-
-    def text(self, text: str) -> str:
-        pattern = self._regex()
-        return pattern.sub(PLACEHOLDER, text) if pattern is not None else text
+        return self._pattern.sub(PLACEHOLDER, text) if self.values else text
 
     def bytes(self, data: bytes) -> bytes:
         if not self.values or not data:
@@ -232,125 +266,59 @@ class Secrets:
                  for k, v in parse_qsl(parts.query, keep_blank_values=True)]
         return self.text(urlunsplit(parts._replace(query=urlencode(query))))
 
-    def request(self, request: Request) -> Request:
-        """A copy of ``request`` that is safe to write: no key, token or secret header."""
-        headers = {name: PLACEHOLDER if _SECRET_NAME.search(name) else self.text(value)
-                   for name, value in request.headers.items()
-                   if _SECRET_NAME.search(name) or name.lower() in _KEPT_REQUEST_HEADERS}
-        return Request(request.method, self.url(request.uri), self.body(request.body), headers)
+    def request(self, method: str, url: str, headers: Any, body: bytes | None) -> dict:
+        """A request as a cassette keeps it, safe to write: no key, token or secret header."""
+        kept = {name: PLACEHOLDER if _SECRET_NAME.search(name) else self.text(value)
+                for name, value in headers.items()
+                if _SECRET_NAME.search(name) or name.lower() in _KEPT_REQUEST_HEADERS}
+        return request_entry(method, self.url(url), kept, self.body(body or None))
 
 
 # --------------------------------------------------------------------------- matching
 
 
+@dataclass
+class Request:
+    """A request as matching sees it: method, URI and body (as sent)."""
+
+    method: str
+    uri: str
+    body: bytes | str | None = None
+
+    @classmethod
+    def of(cls, entry: dict) -> Request:
+        """The request of a cassette's exchange."""
+        return cls(entry["method"], entry["uri"], body_bytes(entry))
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.uri).path or "/"
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        return sorted(parse_qsl(urlsplit(self.uri).query))
+
+    @cached_property
+    def parsed(self) -> Any:
+        """The body as parsed JSON, else as sent (None when empty)."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return self.body
+
+
 def parsed_body(request: Request) -> Any:
-    body = request.body
-    if body in (None, b"", ""):
-        return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body
-
-
-def body_diff(new: Any, recorded: Any, *, max_lines: int = 16) -> str:
-    """A short unified diff of two bodies, pretty-printed with sorted keys."""
-
-    def lines(value: Any) -> list[str]:
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str).splitlines()
-
-    diff = list(difflib.unified_diff(lines(recorded), lines(new), "recorded", "this request", n=1, lineterm=""))
-    shown = [line if len(line) <= 160 else line[:160] + "…" for line in diff[:max_lines]]
-    if len(diff) > max_lines:
-        shown.append(f"… ({len(diff) - max_lines} more lines)")
-    return "\n".join(shown)
-
-
-def match_key(request: Request) -> tuple:
-    """Equal for requests that match: method, path (empty is "/"), query, and the body as parsed JSON."""
-    body = parsed_body(request)
-    body_key = ("raw", body) if isinstance(body, str | bytes) else json.dumps(body, sort_keys=True,
-                                                                              separators=(",", ":"))
-    return request.method, request.path or "/", tuple(request.query), body_key
+    """The body of ``request`` as matching compares it: parsed JSON, else as sent (None when empty)."""
+    return request.parsed
 
 
 def matches(r1: Request, r2: Request) -> bool:
     """Same method, path, query and JSON body (1 and 1.0 are the same number; key order never matters)."""
-    return (r1.method == r2.method and (r1.path or "/") == (r2.path or "/") and r1.query == r2.query
-            and parsed_body(r1) == parsed_body(r2))
+    return (r1.method == r2.method and r1.path == r2.path and r1.query == r2.query
+            and r1.parsed == r2.parsed)
 
 
-# --------------------------------------------------------------------------- file format
-
-
-def _sse_events(text: str) -> list[dict] | None:
-    events = []
-    for block in re.split(r"\r?\n\r?\n", text.strip()):
-        if not block.strip():
-            continue
-        event: dict[str, Any] = {}
-        data_lines = []
-        for line in block.splitlines():
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "event":
-                event["event"] = value
-            elif name == "data":
-                data_lines.append(value)
-            else:
-                return None  # not the simple shape we can round-trip: keep it as text
-        data = "\n".join(data_lines)
-        try:
-            event["data"] = json.loads(data)
-        except ValueError:
-            event["data"] = data
-        events.append(event)
-    return events
-
-
-def _sse_text(events: list[dict]) -> str:
-    out = []
-    for event in events:
-        data = event.get("data")
-        data_text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-        head = f"event: {event['event']}\n" if "event" in event else ""
-        out.append(f"{head}data: {data_text}\n\n")
-    return "".join(out)
-
-
-def _body_to_file(body: str | bytes | None, content_type: str) -> dict:
-    if body is None:
-        return {}
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if body == "":
-        return {"text": ""}
-    if "event-stream" in content_type:
-        events = _sse_events(body)
-        if events is not None:
-            return {"sse": events}
-    try:
-        return {"json": json.loads(body)}
-    except ValueError:
-        return {"text": body}
-
-
-def _body_from_file(entry: dict) -> str | None:
-    if "json" in entry:
-        return json.dumps(entry["json"], ensure_ascii=False)
-    if "sse" in entry:
-        return _sse_text(entry["sse"])
-    return entry.get("text")
-
-
-def _one_header(headers: dict, name: str) -> str:
-    for key, value in (headers or {}).items():
-        if key.lower() == name:
-            return value[0] if isinstance(value, list) else value
-    return ""
-
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# --------------------------------------------------------------------------- the file
 
 
 class _Dumper(yaml.SafeDumper):
@@ -371,75 +339,37 @@ def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _str_presenter)
+_DERIVED = ("format", "provenance", "exchanges", "note", "interactions")  # what dumps() writes itself
 
 
-class serializer:
-    """The cookbook's readable cassette format, to and from interactions as dicts.
-
-    An interaction in memory is ``{"request": {"method", "uri", "headers": {name: [value]}, "body": str},
-    "response": {"status": {"code", "message"}, "headers": {name: [value]}, "body": {"string": str},
-    "provenance": "authored" | "recorded", "capture": ..., "recorded": ...}}``.
-    """
-
-    @staticmethod
-    def serialize(data: dict) -> str:
-        meta = dict(data.get("metadata") or {})
-        interactions = []
-        for item in data["interactions"]:
-            req, resp = item["request"], dict(item["response"])
-            req_headers = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in req["headers"].items()}
-            request = {"method": req["method"], "uri": req["uri"], **({"headers": req_headers} if req_headers else {})}
-            request.update(_body_to_file(req["body"], _one_header(req["headers"], "content-type")))
-            content_type = _one_header(resp["headers"], "content-type")
-            response = {"status": resp["status"], **({"content-type": content_type} if content_type else {})}
-            response.update(_body_to_file(resp["body"]["string"], content_type))
-            head = {"provenance": resp.get("provenance", "authored")}
-            if head["provenance"] == "authored":
-                head["capture"] = resp.get("capture") or "none"
-            elif resp.get("recorded"):
-                head["recorded"] = resp["recorded"]
-            interactions.append({**head, "request": request, "response": response})
-        counts = Counter(i["provenance"] for i in interactions)
-        meta["provenance"] = next(iter(counts)) if len(counts) == 1 else "mixed" if counts else "recorded"
-        meta["exchanges"] = {"recorded": counts["recorded"], "authored": counts["authored"]}
-        meta["note"] = {"recorded": RECORDED_NOTE, "mixed": MIXED_NOTE}.get(meta["provenance"], AUTHORED_NOTE)
-        doc = {"format": FORMAT, **meta, "interactions": interactions}
-        comment = (
-            f"# Cassette for recipe {meta.get('recipe', '?')} of the Mistral connectors cookbook.\n"
-            f"# provenance: {meta['provenance']} ({counts['recorded']} recorded, {counts['authored']} authored). "
-            f"{meta['note']}\n"
-        )
-        return comment + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-
-    @staticmethod
-    def deserialize(text: str) -> dict:
-        doc = yaml.load(text, Loader=_Loader) or {}
-        if doc.get("format") != FORMAT:
-            raise ValueError(f"not a cookbook cassette (format {doc.get('format')!r}, expected {FORMAT!r})")
-        interactions = []
-        for item in doc.get("interactions") or []:
-            req, resp = item["request"], item["response"]
-            headers = {k: [v] for k, v in (req.get("headers") or {}).items()}
-            request = {"method": req["method"], "uri": req["uri"], "headers": headers, "body": _body_from_file(req)}
-            response = {
-                "status": resp["status"],
-                "headers": {"content-type": [resp["content-type"]]} if resp.get("content-type") else {},
-                "body": {"string": _body_from_file(resp) or ""},
-                "provenance": item.get("provenance", "authored"),
-            }
-            if response["provenance"] == "authored":
-                response["capture"] = item.get("capture") or "none"
-            elif item.get("recorded"):
-                response["recorded"] = item["recorded"]
-            interactions.append({"request": request, "response": response})
-        meta = {k: v for k, v in doc.items() if k not in ("format", "interactions", "exchanges", "provenance", "note")}
-        return {"interactions": interactions, "metadata": meta}
+def loads(text: str) -> dict:
+    """A cassette file's content: its metadata and ``interactions``, each exchange as the file has it."""
+    doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"not a cookbook cassette (format {doc.get('format')!r}, expected {FORMAT!r})")
+    return doc
 
 
-def _sdk_version() -> str:
-    from importlib.metadata import version
-
-    return f"mistralai {version('mistralai')}"
+def dumps(doc: dict) -> str:
+    """A cassette file's text: metadata (``recipe``, ``sdk``, ...), what its exchanges rest on, the exchanges."""
+    interactions = []
+    for item in doc.get("interactions") or []:
+        head = {"provenance": item.get("provenance", "authored")}
+        if head["provenance"] == "authored":
+            head["capture"] = item.get("capture") or "none"
+        elif item.get("recorded"):
+            head["recorded"] = item["recorded"]
+        interactions.append({**head, "request": item["request"], "response": item["response"]})
+    counts = Counter(i["provenance"] for i in interactions)
+    provenance = next(iter(counts)) if len(counts) == 1 else "mixed" if counts else "recorded"
+    note = {"recorded": RECORDED_NOTE, "mixed": MIXED_NOTE}.get(provenance, AUTHORED_NOTE)
+    meta = {key: value for key, value in doc.items() if key not in _DERIVED}
+    out = {"format": FORMAT, **meta, "provenance": provenance,
+           "exchanges": {"recorded": counts["recorded"], "authored": counts["authored"]}, "note": note,
+           "interactions": interactions}
+    comment = (f"# Cassette for recipe {meta.get('recipe', '?')} of the Mistral connectors cookbook.\n"
+               f"# provenance: {provenance} ({counts['recorded']} recorded, {counts['authored']} authored). {note}\n")
+    return comment + yaml.dump(out, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -469,24 +399,11 @@ def locked(path: Path) -> Iterator[None]:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f".{path.name}.lock", "a+") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: one writer at a time is up to you
-            fcntl = None
         if fcntl is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            for stale in path.parent.glob(f".{path.name}.*.tmp"):
-                stale.unlink(missing_ok=True)
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _as_request(item: dict) -> Request:
-    request = item["request"]
-    return Request(request["method"], request["uri"], request["body"], request["headers"])
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        yield
 
 
 def record(path: Path, interaction: dict, *, since: str, replaces: Iterable[str] = ()) -> None:
@@ -498,26 +415,23 @@ def record(path: Path, interaction: dict, *, since: str, replaces: Iterable[str]
     failed attempt the client then retried). Other exchanges keep their place and their provenance. A cassette
     that does not exist yet starts from the bundled one of the same name, if any.
     """
+    new, replaced = Request.of(interaction["request"]), set(replaces)
+
+    def stale(item: dict) -> bool:
+        stamp = item.get("recorded")
+        old = item.get("provenance") != "recorded" or not stamp or stamp < since or stamp in replaced
+        return old and matches(new, Request.of(item["request"]))
+
     with locked(path):
         source = path if path.is_file() else seed_for(path)
-        data = serializer.deserialize(source.read_text(encoding="utf-8")) if source else {"interactions": [],
-                                                                                          "metadata": {}}
-        new = _as_request(interaction)
-        replaced = set(replaces)
-
-        def stale(item: dict) -> bool:
-            response = item["response"]
-            stamp = response.get("recorded")
-            old = response.get("provenance") != "recorded" or not stamp or stamp < since or stamp in replaced
-            return old and matches(new, _as_request(item))
-
-        kept = data["interactions"]
-        first = next((i for i, item in enumerate(kept) if stale(item)), len(kept))
-        kept = [item for item in kept if not stale(item)]
-        kept.insert(min(first, len(kept)), interaction)
-        meta = {**data.get("metadata", {}), "recipe": path.stem, "sdk": _sdk_version(),
-                "date": dt.date.today().isoformat()}
-        write_atomically(path, serializer.serialize({"interactions": kept, "metadata": meta}))
+        doc = loads(source.read_text(encoding="utf-8")) if source else {}
+        items = doc.get("interactions") or []
+        gone = [stale(item) for item in items]
+        kept = [item for item, out in zip(items, gone, strict=True) if not out]
+        kept.insert(gone.index(True) if True in gone else len(kept), interaction)
+        doc.update(interactions=kept, recipe=path.stem, sdk=f"mistralai {version('mistralai')}",
+                   date=dt.date.today().isoformat())
+        write_atomically(path, dumps(doc))
 
 
 def now_stamp() -> str:
@@ -528,48 +442,49 @@ def now_stamp() -> str:
 # --------------------------------------------------------------------------- replaying
 
 
+@dataclass
 class Recordings:
-    """A cassette loaded for replay: its interactions, in recorded order, and how often each was played."""
+    """A cassette loaded for replay: its exchanges in recorded order, and how often each was played."""
 
-    def __init__(self, path: str | os.PathLike[str], data: list[tuple[Request, dict]], metadata: dict):
-        self.path = str(path)
-        self.data = data
-        self.metadata = metadata
-        self.play_counts: Counter[int] = Counter()
+    path: str
+    interactions: list[dict]
+    requests: list[Request] = field(init=False)
+    play_counts: Counter[int] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.requests = [Request.of(item["request"]) for item in self.interactions]
 
     @property
-    def requests(self) -> list[Request]:
-        return [request for request, _ in self.data]
-
+    def data(self) -> list[tuple[Request, dict]]:
+        """Each exchange's request and response."""
+        return [(request, item["response"]) for request, item in zip(self.requests, self.interactions, strict=True)]
 
 
 def load_recordings(path: str | os.PathLike[str]) -> Recordings:
-    """Read a cassette for replay: requests as :class:`Request`, response bodies as bytes."""
-    doc = serializer.deserialize(Path(path).read_text(encoding="utf-8"))
-    data = []
-    for item in doc["interactions"]:
-        response = item["response"]
-        if isinstance(response["body"]["string"], str):
-            response["body"]["string"] = response["body"]["string"].encode("utf-8")
-        data.append((_as_request(item), response))
-    return Recordings(path, data, doc.get("metadata") or {})
+    """Read a cassette for replay."""
+    return Recordings(str(path), loads(Path(path).read_text(encoding="utf-8"))["interactions"])
 
 
-def recorded_prompts(name_or_path: str | os.PathLike[str]) -> list[str]:
-    """The user prompts a cassette can answer: text user inputs of answered conversation requests, in order."""
-    data = serializer.deserialize(resolve(name_or_path, must_exist=True).read_text(encoding="utf-8"))
+def answered_bodies(cassettes: Iterable[Recordings], path: str = "/v1/conversations") -> Iterator[dict]:
+    """The JSON bodies of the requests to ``path`` that were answered (an error demo's request is no example)."""
+    for cassette in cassettes:
+        for request, response in cassette.data:
+            if request.path == path and response["status"]["code"] < 400 and isinstance(request.parsed, dict):
+                yield request.parsed
+
+
+def user_prompts(bodies: Iterable[dict]) -> list[str]:
+    """The text user inputs of conversation requests, once each, in order."""
     prompts: list[str] = []
-    for item in data["interactions"]:
-        request, status = item["request"], item["response"]["status"]["code"]
-        if request["method"] != "POST" or urlsplit(request["uri"]).path != "/v1/conversations" or status >= 400:
-            continue
-        try:
-            body = json.loads(request["body"] or "null")
-        except ValueError:
-            continue
-        inputs = body.get("inputs") if isinstance(body, dict) else None
+    for body in bodies:
+        inputs = body.get("inputs")
         for entry in [{"role": "user", "content": inputs}] if isinstance(inputs, str) else inputs or []:
             text = entry.get("content") if isinstance(entry, dict) and entry.get("role") == "user" else None
             if isinstance(text, str) and text not in prompts:
                 prompts.append(text)
     return prompts
+
+
+def recorded_prompts(name_or_path: str | os.PathLike[str]) -> list[str]:
+    """The user prompts a cassette can answer: text user inputs of answered conversation requests, in order."""
+    return user_prompts(answered_bodies([load_recordings(resolve(name_or_path, must_exist=True))]))

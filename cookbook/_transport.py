@@ -1,13 +1,13 @@
 """HTTP transports handed to the SDK's clients: one answers from cassettes, one talks to the API (and records).
 
 Each class serves both the sync and the async client (like ``httpx.MockTransport``), so one object backs
-``Mistral(client=..., async_client=...)``. Nothing is patched globally: only the client that was given a
-transport is affected.
+``Mistral(client=..., async_client=...)``; only the client given a transport is affected.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,48 +19,27 @@ from ._errors import ReplayMiss
 from ._http import httpx
 
 PROVENANCE_HEADER = "cookbook-provenance"
+RETRIED = frozenset({429, 500, 502, 503, 504})  # the statuses live clients retry (cookbook.retry_config)
 
 
-def provenance_of(response: dict) -> str:
-    """What a replayed answer rests on, as the transport tells it in the ``cookbook-provenance`` header:
-    ``recorded``, ``authored; capture=braintrust-2026,mistral-cookbook`` or ``authored; capture=none``."""
-    if response.get("provenance") == "recorded":
+def provenance_of(item: dict) -> str:
+    """What a replayed answer rests on, as the ``cookbook-provenance`` header tells it: ``recorded``,
+    ``authored; capture=braintrust-2026,mistral-cookbook`` or ``authored; capture=none``."""
+    if item.get("provenance") == "recorded":
         return "recorded"
-    capture = response.get("capture") or "none"
+    capture = item.get("capture") or "none"
     return "authored; capture=" + (capture if isinstance(capture, str) else ",".join(capture))
-
-
-def _httpx_response(response: dict, request: httpx.Request) -> httpx.Response:
-    headers = [(name, value) for name, values in response["headers"].items() for value in values]
-    headers.append((PROVENANCE_HEADER, provenance_of(response)))
-    body = response["body"]["string"] or b""
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    message = response["status"].get("message")
-    return httpx.Response(
-        response["status"]["code"],
-        headers=headers,
-        stream=httpx.ByteStream(body),
-        request=request,
-        extensions={"reason_phrase": message.encode("ascii")} if message else {},
-    )
 
 
 class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Answers every request from recordings; never opens a socket.
 
-    Identical requests replay in recorded order. When all of a request's
-    recordings have been played, they play again from the first, so re-running
-    a notebook cell works.
+    Identical requests replay in recorded order; once all of a request's recordings have been played, they play
+    again from the first, so re-running a notebook cell works.
     """
 
     def __init__(self, cassettes: Sequence[Recordings]):
         self.cassettes = tuple(cassettes)
-        # Every recording by match key, in cassette then recorded order: a lookup is a dict access.
-        self._index: dict[tuple, list[tuple[Recordings, int]]] = {}
-        for cassette in self.cassettes:
-            for index, (recorded, _) in enumerate(cassette.data):
-                self._index.setdefault(_cassette.match_key(recorded), []).append((cassette, index))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
@@ -72,89 +51,58 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         # Scrubbed as recordings are, so a real token matches its placeholder and never shows in a miss.
-        wanted = Secrets().request(Request(request.method, str(request.url), request.content, dict(request.headers)))
-        hits = self._index.get(_cassette.match_key(wanted)) or self._equal_by_rules(wanted)
+        wanted = Request.of(Secrets().request(request.method, str(request.url), request.headers, request.content))
+        hits = [(cassette, index) for cassette in self.cassettes
+                for index, recorded in enumerate(cassette.requests) if _cassette.matches(wanted, recorded)]
         if not hits:
             raise _miss(wanted, self.cassettes)
-        unplayed = [(c, i) for c, i in hits if not c.play_counts[i]]
-        if not unplayed:  # all played: start over
-            for cassette, index in hits:
-                cassette.play_counts[index] = 0
-            unplayed = hits
-        cassette, index = unplayed[0]
+        cassette, index = min(hits, key=lambda hit: hit[0].play_counts[hit[1]])  # least played, then first recorded
         cassette.play_counts[index] += 1
-        return _httpx_response(cassette.data[index][1], request)
+        item = cassette.interactions[index]
+        status, content_type = item["response"]["status"], item["response"].get("content-type")
+        headers = {**({"content-type": content_type} if content_type else {}), PROVENANCE_HEADER: provenance_of(item)}
+        return httpx.Response(status["code"], headers=headers, request=request,
+                              stream=httpx.ByteStream(_cassette.body_bytes(item["response"])),
+                              extensions={"reason_phrase": status["message"].encode("ascii")} if status.get("message")
+                              else {})
 
-    def _equal_by_rules(self, wanted: Request) -> list[tuple[Recordings, int]]:
-        """Recordings the matching rules accept although their key differs (1 and 1.0 are equal JSON numbers)."""
-        return [(cassette, index) for cassette in self.cassettes
-                for index, (recorded, _) in enumerate(cassette.data) if _cassette.matches(wanted, recorded)]
+
+def _clip(lines: list[str], most: int) -> str:
+    """The first ``most`` lines, each cut at 160 characters, and how many more there are."""
+    shown = [line if len(line) <= 160 else line[:160] + "…" for line in lines[:most]]
+    return "\n".join(shown + ([f"… ({len(lines) - most} more lines)"] if len(lines) > most else []))
 
 
-def _names(cassettes: Sequence[Recordings]) -> tuple[str, ...]:
-    return tuple(Path(c.path).stem for c in cassettes)
+def _json_lines(value: Any) -> list[str]:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str).splitlines()
+
+
+def _diff(new: Request, recorded: Request) -> list[str]:
+    """A unified diff of two bodies, pretty-printed with sorted keys."""
+    return list(difflib.unified_diff(_json_lines(recorded.parsed), _json_lines(new.parsed), "recorded",
+                                     "this request", n=1, lineterm=""))
 
 
 def _miss(wanted: Request, cassettes: Sequence[Recordings]) -> ReplayMiss:
-    body = _cassette.parsed_body(wanted)
-    names = _names(cassettes)
-    lines = [
-        f"No recording answers {wanted.method} {wanted.path} in cassette{'s' if len(names) != 1 else ''} "
-        f"{', '.join(names) or '(none)'}.",
-    ]
-    nearest = _nearest(wanted, cassettes)
-    if nearest is None and body is not None:
-        lines.append("Request body:\n" + _indent(json.dumps(body, indent=2, ensure_ascii=False, default=str), 24))
-    if nearest is not None:
-        name, recorded = nearest
-        diff = _cassette.body_diff(body, _cassette.parsed_body(recorded))
-        lines.append(f"Nearest recording ({recorded.method} {recorded.path} in {name}), diff:\n{diff}")
-        prompts = _recorded_prompts(recorded.path, cassettes)
+    """The error for a request no recording answers: the nearest recording (same method and path first, then the
+    smallest diff), what differs, and the prompts recorded for that endpoint."""
+    names = tuple(Path(c.path).stem for c in cassettes)
+    lines = [f"No recording answers {wanted.method} {wanted.path} in cassette{'s' if len(names) != 1 else ''} "
+             f"{', '.join(names) or '(none)'}."]
+    recorded = [(Path(c.path).stem, r) for c in cassettes for r in c.requests]
+    if recorded:
+        name, nearest = min(recorded, key=lambda pair: (pair[1].method != wanted.method,
+                                                        pair[1].path != wanted.path, len(_diff(wanted, pair[1]))))
+        lines.append(f"Nearest recording ({nearest.method} {nearest.path} in {name}), diff:\n"
+                     + _clip(_diff(wanted, nearest), 16))
+        prompts = _cassette.user_prompts(_cassette.answered_bodies(cassettes, nearest.path))
         if prompts:
             lines.append("Recorded prompts for this endpoint:\n" + "\n".join(f"  - {p!r}" for p in prompts[:12]))
-    lines.append(
-        "To run it for real, set MISTRAL_API_KEY (or pass mode='live'); to add it to the cassette, "
-        "run with mode='record' (COOKBOOK_MODE=record) and a key."
-    )
+    elif wanted.parsed is not None:
+        lines.append("Request body:\n" + _clip(["  " + line for line in _json_lines(wanted.parsed)], 24))
+    lines.append("To run it for real, set MISTRAL_API_KEY (or pass mode='live'); to add it to the cassette, "
+                 "run with mode='record' (COOKBOOK_MODE=record) and a key.")
     return ReplayMiss("\n".join(lines), method=wanted.method, path=wanted.path, cassettes=names)
-
-
-def _indent(text: str, max_lines: int) -> str:
-    lines = text.splitlines()
-    shown = lines[:max_lines] + ([f"… ({len(lines) - max_lines} more lines)"] if len(lines) > max_lines else [])
-    return "\n".join("  " + line for line in shown)
-
-
-def _nearest(wanted: Request, cassettes: Sequence[Recordings]) -> tuple[str, Request] | None:
-    """The recorded request most like ``wanted``: same method and path first, then the smallest diff."""
-    body = _cassette.parsed_body(wanted)
-    best, best_score = None, None
-    for cassette in cassettes:
-        for recorded in cassette.requests:
-            diff = _cassette.body_diff(body, _cassette.parsed_body(recorded), max_lines=10**6)
-            score = (recorded.method != wanted.method, recorded.path != wanted.path, diff.count("\n"))
-            if best_score is None or score < best_score:
-                best, best_score = (Path(cassette.path).stem, recorded), score
-    return best
-
-
-def _recorded_prompts(path: str, cassettes: Sequence[Recordings]) -> list[str]:
-    """The user prompts of the recordings for ``path`` that were answered (an error demo's prompt is no prompt to
-    try)."""
-    prompts: list[str] = []
-    for cassette in cassettes:
-        for recorded, response in cassette.data:
-            body = _cassette.parsed_body(recorded)
-            if recorded.path != path or not isinstance(body, dict) or response["status"]["code"] >= 400:
-                continue
-            for item in body.get("inputs") or []:
-                if isinstance(item, dict) and item.get("role") == "user" and isinstance(item.get("content"), str):
-                    if item["content"] not in prompts:
-                        prompts.append(item["content"])
-    return prompts
-
-
-RETRIED = frozenset({429, 500, 502, 503, 504})  # the statuses live clients retry (cookbook.retry_config)
 
 
 class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -234,7 +182,7 @@ class LiveTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.secrets = secrets
         self.cassette = cassette
         self.since = _cassette.now_stamp()  # this recording session: older exchanges are replaced, not its own
-        self._retried: dict[tuple, str] = {}  # match key -> stamp of this session's last failed attempt
+        self._retried: dict[str, str] = {}  # a request -> the stamp of this session's last failed attempt at it
         self._sync = sync or httpx.HTTPTransport(retries=0)
         self._async = async_ or httpx.AsyncHTTPTransport(retries=0)
 
@@ -263,24 +211,16 @@ class LiveTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _record(self, request: httpx.Request, response: httpx.Response, body: bytes) -> None:
         """Write one exchange; an earlier failed attempt of this session at the same request gives way to it."""
-        scrubbed = self.secrets.request(Request(request.method, str(request.url).split("#", 1)[0], request.content,
-                                                dict(request.headers)))
-        stamp = _cassette.now_stamp()
-        key = _cassette.match_key(scrubbed)
-        replaces = [self._retried.pop(key)] if key in self._retried else []
+        entry = self.secrets.request(request.method, str(request.url).split("#", 1)[0], request.headers,
+                                     request.content)
+        stamp, attempt = _cassette.now_stamp(), json.dumps(entry, sort_keys=True)
+        replaces = [self._retried.pop(attempt)] if attempt in self._retried else []
         if response.status_code in RETRIED:
-            self._retried[key] = stamp
-        content_type = response.headers.get("content-type", "")
-        interaction = {
-            "request": {"method": scrubbed.method, "uri": scrubbed.uri, "headers": {k: [v] for k, v in
-                                                                                    scrubbed.headers.items()},
-                        "body": scrubbed.body.decode("utf-8", "replace") if scrubbed.body else None},
-            "response": {"status": {"code": response.status_code, "message": response.reason_phrase},
-                         "headers": {"content-type": [content_type]} if content_type else {},
-                         "body": {"string": self.secrets.body(body).decode("utf-8", "replace")},
-                         "provenance": "recorded", "recorded": stamp},
-        }
-        _cassette.record(self.cassette, interaction, since=self.since, replaces=replaces)
+            self._retried[attempt] = stamp
+        answer = _cassette.response_entry(response.status_code, response.reason_phrase,
+                                          response.headers.get("content-type"), self.secrets.body(body))
+        _cassette.record(self.cassette, {"provenance": "recorded", "recorded": stamp, "request": entry,
+                                         "response": answer}, since=self.since, replaces=replaces)
 
     def close(self) -> None:
         self._sync.close()

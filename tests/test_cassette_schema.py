@@ -176,8 +176,8 @@ def check_request(method: str, uri: str, body: str | None, where: str) -> Any:
 def check_response(method: str, uri: str, request: Any, response: dict, where: str) -> Any:
     _, success, response_model = endpoint(method, urlsplit(uri).path)
     code = response["status"]["code"]
-    text = response["body"]["string"] or ""
-    content_type = (response["headers"].get("content-type") or [""])[0]
+    text = _text(response)
+    content_type = response.get("content-type", "")
     if code >= 400:
         if content_type != "application/json":
             raise SchemaProblem(f"{where}: error bodies are JSON, not {content_type!r}")
@@ -216,14 +216,14 @@ def check_mcp_interaction(interaction: dict, where: str) -> tuple[Any, Any]:
     request, response = interaction["request"], interaction["response"]
     if request["method"] != "POST":
         raise SchemaProblem(f"{where}: the MCP preflight sends only POSTs")
-    message = mcp_types.jsonrpc_message_adapter.validate_json(request["body"], by_name=False)
+    message = mcp_types.jsonrpc_message_adapter.validate_json(_text(request), by_name=False)
     if isinstance(message, mcp_types.JSONRPCNotification):
         if response["status"]["code"] != 202:
             raise SchemaProblem(f"{where}: a notification is answered 202 Accepted")
         return message, None
     if not isinstance(message, mcp_types.JSONRPCRequest) or message.method not in MCP_RESULTS:
         raise SchemaProblem(f"{where}: the preflight sends no {message!r:.80}")
-    reply = mcp_types.jsonrpc_message_adapter.validate_json(response["body"]["string"], by_name=False)
+    reply = mcp_types.jsonrpc_message_adapter.validate_json(_text(response), by_name=False)
     if not isinstance(reply, mcp_types.JSONRPCResponse) or reply.id != message.id:
         raise SchemaProblem(f"{where}: the answer to {message.method} is not its JSON-RPC result")
     return message, MCP_RESULTS[message.method].model_validate(reply.result, by_name=False)
@@ -234,12 +234,17 @@ def check_interaction(interaction: dict, where: str = "interaction") -> tuple[An
     request, response = interaction["request"], interaction["response"]
     if request["uri"] in MCP_SERVERS:
         return check_mcp_interaction(interaction, where)
-    parsed_request = check_request(request["method"], request["uri"], request["body"], where)
+    parsed_request = check_request(request["method"], request["uri"], _text(request) or None, where)
     return parsed_request, check_response(request["method"], request["uri"], parsed_request, response, where)
 
 
+def _text(entry: dict) -> str:
+    """A cassette's request or response body as it goes over the wire."""
+    return _cassette.body_bytes(entry).decode("utf-8")
+
+
 def load(name: str) -> dict:
-    return _cassette.serializer.deserialize((_cassette.BUNDLED_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    return _cassette.loads((_cassette.BUNDLED_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
 def _interactions(name: str) -> list[tuple[str, dict]]:
@@ -269,7 +274,7 @@ def test_cassette_header_says_what_it_is(name):
     assert meta["recipe"] == name
     assert re.fullmatch(r"mistralai \d+\.\d+\.\d+", meta["sdk"])
     assert dt.date.fromisoformat(str(meta["date"]))
-    kinds = [item["response"]["provenance"] for item in load(name)["interactions"]]
+    kinds = [item["provenance"] for item in load(name)["interactions"]]
     assert meta["provenance"] == "authored" and set(kinds) == {"authored"}
     assert meta["exchanges"] == {"recorded": 0, "authored": len(kinds)}
     assert meta["note"] == _cassette.AUTHORED_NOTE
@@ -283,9 +288,8 @@ def test_no_secret_is_written_in_a_cassette(name):
     for pattern in SECRET_PATTERNS:
         assert not pattern.search(text), f"{name} contains something like a secret: {pattern.pattern}"
     for _, interaction in _interactions(name):
-        assert set(interaction["request"]["headers"]) <= {"accept", "content-type"}
-        body = json.loads(interaction["request"]["body"] or "null")
-        for auth in _authorizations(body):
+        assert set(interaction["request"].get("headers") or {}) <= {"accept", "content-type"}
+        for auth in _authorizations(interaction["request"].get("json")):
             assert auth.get("value") == _cassette.PLACEHOLDER
 
 
@@ -344,29 +348,22 @@ def _first(name: str, predicate) -> dict:
 
 
 def _edit_json(interaction: dict, side: str, edit) -> dict:
-    if side == "request":
-        body = json.loads(interaction["request"]["body"])
-        edit(body)
-        interaction["request"]["body"] = json.dumps(body)
-    else:
-        body = json.loads(interaction["response"]["body"]["string"])
-        edit(body)
-        interaction["response"]["body"]["string"] = json.dumps(body)
+    edit(interaction[side]["json"])
     return interaction
 
 
 def _web_search_answer() -> dict:
     return _first("02_web_search", lambda i: i["response"]["status"]["code"] == 200
-                  and "event-stream" not in i["response"]["headers"]["content-type"][0])
+                  and "event-stream" not in i["response"]["content-type"])
 
 
 def _stream() -> dict:
-    return _first("01_hello_world", lambda i: "event-stream" in (i["response"]["headers"].get("content-type")
-                                                                  or [""])[0])
+    return _first("01_hello_world", lambda i: "event-stream" in i["response"].get("content-type", ""))
 
 
 def _replace_sse(interaction: dict, old: str, new: str, count: int = 1) -> dict:
-    interaction["response"]["body"]["string"] = interaction["response"]["body"]["string"].replace(old, new, count)
+    text = _text(interaction["response"]).replace(old, new, count)
+    interaction["response"].update(_cassette.body_entry(text, "text/event-stream"))
     return interaction
 
 
@@ -413,7 +410,7 @@ BROKEN = {
     "connector create answered 200 (the SDK wants 201)": lambda: (lambda i: i["response"]["status"].update(
         code=200) or i)(_first("08_connector_lifecycle", lambda i: i["response"]["status"]["code"] == 201)),
     "agent delete with a body": lambda: (lambda i: i["response"].update(
-        body={"string": "{}"}, headers={"content-type": ["application/json"]}) or i)(
+        {"json": {}, "content-type": "application/json"}) or i)(
         _first("06_agent_with_connectors", lambda i: i["request"]["method"] == "DELETE")),
 }
 
@@ -468,13 +465,12 @@ TRICKY_TEXT = [
 def test_a_written_cassette_reads_back_every_character(text):
     # YAML 1.1 takes U+0085, U+2028 and U+2029 for line breaks: written raw, they come back as "\n"
     interaction = {
-        "request": {"method": "POST", "uri": "https://api.mistral.ai/v1/conversations",
-                    "headers": {"content-type": ["text/plain"]}, "body": text},
-        "response": {"status": {"code": 200, "message": "OK"}, "headers": {"content-type": ["text/plain"]},
-                     "body": {"string": text}},
+        "request": _cassette.request_entry("POST", "https://api.mistral.ai/v1/conversations",
+                                           {"content-type": "text/plain"}, text),
+        "response": _cassette.response_entry(200, "OK", "text/plain", text),
     }
-    written = _cassette.serializer.serialize({"interactions": [interaction], "metadata": {"recipe": "t"}})
-    (back,) = _cassette.serializer.deserialize(written)["interactions"]
-    assert (back["request"]["body"], back["response"]["body"]["string"]) == (text, text)
+    written = _cassette.dumps({"recipe": "t", "interactions": [interaction]})
+    (back,) = _cassette.loads(written)["interactions"]
+    assert (back["request"]["text"], back["response"]["text"]) == (text, text)
     if text == TRICKY_TEXT[1]:  # and a model's usual answer stays readable: a literal block, the emoji as it is
         assert "text: |\n      A model's answer\n      over lines, with an emoji 😀 and é\n" in written

@@ -90,34 +90,20 @@ TOKEN_MAX = 12  # characters in one streamed piece of text
 # --------------------------------------------------------------------------- the bundle, read once
 
 
-def _sse(text: str) -> list[dict]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        data = "\n".join(line[len("data: "):] for line in block.splitlines() if line.startswith("data: "))
-        events.append(json.loads(data))
-    return events
-
-
-def _json(text: str | None) -> Any:
-    return json.loads(text) if text else None
-
-
 def load_bundle() -> dict[str, list[dict]]:
     """Every bundled cassette: its interactions with request and response parsed (a stream as its events)."""
     bundle = {}
     for name in _cassette.bundled_names():
-        doc = _cassette.serializer.deserialize((_cassette.BUNDLED_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+        doc = _cassette.loads((_cassette.BUNDLED_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
         items = []
         for index, interaction in enumerate(doc["interactions"]):
             request, response = interaction["request"], interaction["response"]
-            content_type = (response["headers"].get("content-type") or [""])[0]
-            text = response["body"]["string"]
             items.append({
                 "where": f"{name} #{index}", "cassette": name, "method": request["method"], "uri": request["uri"],
-                "request": _json(request["body"]), "status": response["status"]["code"],
-                "provenance": response.get("provenance"), "capture": response.get("capture"),
-                "events": _sse(text) if "event-stream" in content_type else None,
-                "body": None if "event-stream" in content_type else _json(text),
+                "request": request.get("json"), "status": response["status"]["code"],
+                "provenance": interaction.get("provenance"), "capture": interaction.get("capture"),
+                "events": [event["data"] for event in response["sse"]] if "sse" in response else None,
+                "body": response.get("json"),
             })
         bundle[name] = items
     return bundle

@@ -19,7 +19,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from netguard import refuse_network
 
 import cookbook
-from cookbook._cassette import serializer
+from cookbook._cassette import dumps
 from cookbook._http import httpx
 from cookbook._mcp import (
     McpPreflightError,
@@ -344,7 +344,7 @@ def test_recording_keeps_what_the_cassette_held_and_never_writes_the_token(tmp_p
     authored = authored_preflight_interactions(
         "https://other.example/mcp", server_info={"name": "other", "version": "2"},
         tools=[{"name": "ping", "inputSchema": {"type": "object"}}])
-    cassette.write_text(serializer.serialize({"interactions": authored, "metadata": {}}), encoding="utf-8")
+    cassette.write_text(dumps({"interactions": authored}), encoding="utf-8")
 
     with LocalMcpServer(page_size=None) as local:
         record_mcp_preflight(f"{local.base_url}/private/mcp", cassette, headers={"Authorization": f"Bearer {TOKEN}"},
@@ -359,8 +359,7 @@ def test_recording_keeps_what_the_cassette_held_and_never_writes_the_token(tmp_p
 
 async def test_replay_of_an_unrecorded_server_is_a_replay_miss(tmp_path, monkeypatch):
     cassette = tmp_path / "deepwiki.yaml"
-    cassette.write_text(serializer.serialize({"interactions": deepwiki_interactions(), "metadata": {}}),
-                        encoding="utf-8")
+    cassette.write_text(dumps({"interactions": deepwiki_interactions()}), encoding="utf-8")
     refuse_network(monkeypatch)
     client = cookbook.make_client("replay", cassette=cassette)
     # same path (/mcp) and same initialize body as the recording: only the host differs
@@ -372,8 +371,8 @@ async def test_replay_of_an_unrecorded_server_is_a_replay_miss(tmp_path, monkeyp
 
 async def test_a_missing_recorded_request_is_a_replay_miss_not_a_preflight_error(tmp_path, monkeypatch):
     cassette = tmp_path / "cut.yaml"
-    cut = [i for i in deepwiki_interactions() if '"tools/list"' not in (i["request"]["body"] or "")]
-    cassette.write_text(serializer.serialize({"interactions": cut, "metadata": {}}), encoding="utf-8")
+    cut = [i for i in deepwiki_interactions() if i["request"]["json"].get("method") != "tools/list"]
+    cassette.write_text(dumps({"interactions": cut}), encoding="utf-8")
     refuse_network(monkeypatch)
     client = cookbook.make_client("replay", cassette=cassette)
     with pytest.raises(cookbook.ReplayMiss) as caught:
@@ -406,10 +405,10 @@ def deepwiki_interactions(page_size: int | None = None) -> list[dict]:
 @pytest.mark.parametrize("page_size", [None, 2])
 async def test_authored_interactions_replay_through_the_sdk(tmp_path, monkeypatch, page_size):
     authored = deepwiki_interactions(page_size)
-    assert {i["response"]["provenance"] for i in authored} == {"authored"}
+    assert {i["provenance"] for i in authored} == {"authored"}
     assert len(authored) == (3 if page_size is None else 4)
     cassette = tmp_path / "03_custom_connector.yaml"
-    cassette.write_text(serializer.serialize({"interactions": authored, "metadata": {}}), encoding="utf-8")
+    cassette.write_text(dumps({"interactions": authored}), encoding="utf-8")
     assert yaml.safe_load(cassette.read_text(encoding="utf-8"))["provenance"] == "authored"
 
     refuse_network(monkeypatch)

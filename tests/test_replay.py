@@ -20,16 +20,12 @@ def _request(prompt: str, *, stream: bool = False, **extra) -> dict:
 
 def _interaction(body: dict, response: dict | str, *, content_type="application/json", uri_suffix="") -> dict:
     text = response if isinstance(response, str) else json.dumps(response)
-    return {
-        "request": {"method": "POST", "uri": f"https://api.mistral.ai/v1/conversations{uri_suffix}",
-                    "headers": {}, "body": json.dumps(body)},
-        "response": {"status": {"code": 200, "message": "OK"}, "headers": {"content-type": [content_type]},
-                     "body": {"string": text}},
-    }
+    return {"request": {"method": "POST", "uri": f"https://api.mistral.ai/v1/conversations{uri_suffix}", "json": body},
+            "response": _cassette.response_entry(200, "OK", content_type, text)}
 
 
 def write_cassette(path, interactions) -> str:
-    path.write_text(_cassette.serializer.serialize({"interactions": interactions, "metadata": {}}))
+    path.write_text(_cassette.dumps({"interactions": interactions}))
     return str(path)
 
 
@@ -71,9 +67,7 @@ def test_identical_requests_replay_in_recorded_order_then_start_over(client):
 
 def test_body_matching_ignores_key_order_and_whitespace(tmp_path, no_network, clean_env):
     body = _request("Tools?", tools=[{"type": "web_search"}])
-    shuffled = json.dumps(dict(reversed(list(body.items()))), indent=4)
-    interaction = _interaction(body, conversation_response("Matched."))
-    interaction["request"]["body"] = shuffled
+    interaction = _interaction(dict(reversed(list(body.items()))), conversation_response("Matched."))
     client = make_client("replay", cassette=write_cassette(tmp_path / "c.yaml", [interaction]))
     assert _ask(client, "Tools?", tools=[{"type": "web_search"}]) == "Matched."
 

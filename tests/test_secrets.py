@@ -68,10 +68,10 @@ def test_no_cassette_holds_a_secret_or_a_real_authorization():
     for name in _cassette.bundled_names():
         text = (_cassette.BUNDLED_DIR / f"{name}.yaml").read_text()
         assert not find_secrets(text), name
-        data = _cassette.serializer.deserialize(text)
+        data = _cassette.loads(text)
         for item in data["interactions"]:
-            headers = {k.lower(): v for k, v in item["request"]["headers"].items()}
-            assert headers.get("authorization") in (None, [_cassette.PLACEHOLDER]), name
+            headers = {k.lower(): v for k, v in (item["request"].get("headers") or {}).items()}
+            assert headers.get("authorization") in (None, _cassette.PLACEHOLDER), name
             assert "value: REDACTED" in text or "oauth2-token" not in text, name
 
 

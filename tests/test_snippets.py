@@ -425,7 +425,7 @@ def _canonical(request: Any) -> Any:
         _, sent = _through_sdk(request.method, request.path, body)
     except AssertionError:  # no body model: nothing to fill in
         return request
-    return _cassette.Request(request.method, request.uri, json.dumps(sent), request.headers)
+    return _cassette.Request(request.method, request.uri, json.dumps(sent))
 
 
 def _sdk_matching(monkeypatch: pytest.MonkeyPatch) -> type[StandinAPI]:
