@@ -80,10 +80,11 @@ def _secret(placeholder: str, use: Callable[[str], None], *, width: str, css: st
     box.add_class(css)
 
     def read(change: dict) -> None:
+        value = change["new"].strip()
         if change["new"]:
             box.value = ""  # calls read again, with nothing to read
-        if change["new"].strip():
-            use(change["new"].strip())
+        if value:
+            use(value)
 
     box.observe(read, names="value")
     return box
@@ -105,8 +106,8 @@ def _call(owner: Any, call: Callable[[Any], Any], done: Callable[[Any], None],
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return settle(lambda: call(client))
-    if _mode(client) == "replay":
+        loop = None
+    if loop is None or _mode(client) == "replay":
         return settle(lambda: call(client))
 
     async def job() -> None:
