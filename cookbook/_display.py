@@ -14,23 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _markup
-from ._markup import Markup, safe_url
+from ._markup import Markup, as_json, safe_url
 from ._tools import BUILT_IN_TOOLS
 
 __all__ = ["RenderedResponse", "ResponseView", "display_response", "show"]
 
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"  # a citation's number in message text, between these
 MARK = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
-
-
-def as_json(value: Any) -> Any:
-    """A JSON view of an SDK model (or a dict or list of them), as the API sent it."""
-    if isinstance(value, dict):
-        return {k: as_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [as_json(v) for v in value]
-    dump = getattr(value, "model_dump", None)
-    return dump(mode="json", by_alias=True) if callable(dump) else value
 
 
 def read_field(obj: Any, name: str, default: Any = None) -> Any:
@@ -150,13 +140,7 @@ class ResponseView:
         Without ``ids`` (the text form), the conversation and agents known only by id are left out."""
         facts = [f"conversation {self.conversation_id}"] if ids and self.conversation_id else []
         facts += [p for p in self.producers if ids or not p.startswith("agent ag_")]
-        usage = self.usage or {}
-        if usage:
-            tokens = f"{usage.get('prompt_tokens') or 0} prompt + {usage.get('completion_tokens') or 0} completion"
-            tokens += f" + {usage['connector_tokens']} connector" if usage.get("connector_tokens") else ""
-            facts.append(f"{usage.get('total_tokens') or 0} tokens ({tokens})")
-        if isinstance(usage.get("connectors"), dict) and usage["connectors"]:
-            facts.append("calls: " + ", ".join(f"{k} ×{v}" for k, v in sorted(usage["connectors"].items())))
+        facts += _usage_facts(self.usage or {})
         if self.guardrails not in (None, [], {}):
             facts.append("guardrails " + _markup.one_line(self.guardrails, 200))
         return facts + ([provenance_note(self.provenance)] if self.provenance else [])
@@ -168,6 +152,20 @@ class ResponseView:
         words = _markup.plain_text(MARK.sub("", source))
         found = re.findall(r".{2,}?[.!?](?= |$)", words)  # a sentence ends with . ! or ? before a space
         return " ".join(s.strip() for s in found[:sentences]) if found else words.strip()
+
+
+def _usage_facts(usage: dict[str, Any]) -> list[str]:
+    """The tokens an answer took, and the calls each connector made."""
+    if not usage:
+        return []
+    tokens = f"{usage.get('prompt_tokens') or 0} prompt + {usage.get('completion_tokens') or 0} completion"
+    if usage.get("connector_tokens"):
+        tokens += f" + {usage['connector_tokens']} connector"
+    facts = [f"{usage.get('total_tokens') or 0} tokens ({tokens})"]
+    calls = usage.get("connectors")
+    if isinstance(calls, dict) and calls:
+        facts.append("calls: " + ", ".join(f"{k} ×{v}" for k, v in sorted(calls.items())))
+    return facts
 
 
 # --------------------------------------------------------------------------- reading
@@ -285,12 +283,12 @@ class _Reader:
     def read(self, data: Any, running: frozenset[int], status: str | None, error: str | None) -> ResponseView:
         data = data if isinstance(data, dict) else {}
         entries = data.get("outputs") or data.get("entries") or []
-        names = _agent_names(entries)
-        agents = [_agent(entry, names) for entry in entries]
+        agents = _agents(entries)
         several = len(set(filter(None, agents))) > 1
         views = [self.entry(entry, index in running, agent if several else None)
                  for index, (entry, agent) in enumerate(zip(entries, agents, strict=True))]
         models = [entry.get("model") if isinstance(entry, dict) else None for entry in entries]
+        # who answered, in order of first appearance: agents (by name when known) and models
         producers = list(dict.fromkeys(str(x) for pair in zip(agents, models, strict=True) for x in pair if x))
         usage = data.get("usage")
         return ResponseView(views, list(self.citations.values()), data.get("conversation_id") or None, producers,
@@ -298,21 +296,16 @@ class _Reader:
                             self.context.provenance, status, error)
 
 
-def _agent_names(entries: list) -> dict[str, str]:
-    """Agent id -> name, from the handoffs that name them."""
+def _agents(entries: list) -> list[str | None]:
+    """The agent that wrote each entry, by name when a handoff names it."""
     names = {}
     for entry in entries:
         if isinstance(entry, dict) and entry.get("type") == "agent.handoff":
             for side in ("previous", "next"):
                 if entry.get(f"{side}_agent_id") and entry.get(f"{side}_agent_name"):
                     names[entry[f"{side}_agent_id"]] = entry[f"{side}_agent_name"]
-    return names
-
-
-def _agent(entry: Any, names: dict[str, str]) -> str | None:
-    """The agent that wrote an entry (by name when a handoff gives it)."""
-    agent = entry.get("agent_id") if isinstance(entry, dict) else None
-    return f"agent {names.get(agent, agent)}" if agent else None
+    ids = [entry.get("agent_id") if isinstance(entry, dict) else None for entry in entries]
+    return [f"agent {names.get(agent, agent)}" if agent else None for agent in ids]
 
 
 # --------------------------------------------------------------------------- showing
@@ -375,10 +368,8 @@ class RenderedResponse:
         shell = _ipython()
         if self._shown_in is not None and shell is not None and shell.execution_count == self._shown_in:
             self._shown_in = None
-            return
-        from IPython.display import display
-
-        display(self._repr_mimebundle_(), metadata=self.display_metadata(), raw=True)
+        else:
+            show(self)
 
     def mark_shown(self) -> None:
         shell = _ipython()
@@ -403,8 +394,7 @@ def display_response(response: Any) -> RenderedResponse:
 
     In Jupyter it displays HTML (once, even as a cell's last line); anywhere else it prints the text form.
     """
-    if as_json(response) is response and not isinstance(response, dict) and (
-            hasattr(response, "__next__") or hasattr(response, "__anext__") or hasattr(response, "__aiter__")):
+    if not hasattr(response, "model_dump") and any(hasattr(response, name) for name in ("__next__", "__aiter__")):
         raise TypeError("this is an event stream: use display_stream(stream), or await display_stream_async(stream) "
                         "for one from a *_stream_async call")
     rendered = response if isinstance(response, RenderedResponse) else RenderedResponse(response)

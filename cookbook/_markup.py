@@ -17,7 +17,8 @@ from jinja2 import Environment, PackageLoader
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-__all__ = ["Markup", "format_json", "markdown", "macro", "mimebundle", "one_line", "render", "safe_url", "stylesheet"]
+__all__ = ["Markup", "as_json", "format_json", "macro", "markdown", "mimebundle", "one_line", "parse_json", "render",
+           "safe_url", "stylesheet"]
 
 TEXT_PREVIEW = 8_000  # characters of Markdown shown before "show all"
 JSON_PREVIEW_DEPTH, JSON_PREVIEW_CHARS = 4, 1_200
@@ -47,10 +48,18 @@ def mimebundle(text: str, html: str, include: Any = None, exclude: Any = None) -
 # --------------------------------------------------------------------------- JSON
 
 
+def as_json(value: Any) -> Any:
+    """A JSON view of an SDK model (or a dict or list of them), as the API sent it."""
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_json(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json", by_alias=True) if callable(dump) else value
+
+
 def _cut(value: Any, depth: int) -> Any:
-    """``value`` as JSON, its non-empty containers ``depth`` levels down replaced by their size."""
-    if callable(getattr(value, "model_dump", None)):
-        value = value.model_dump(mode="json", by_alias=True)
+    """``value`` with its non-empty containers ``depth`` levels down replaced by their size."""
     if isinstance(value, dict | list | tuple) and value and depth <= 0:
         return f"{{…{len(value)}}}" if isinstance(value, dict) else f"[…{len(value)}]"
     if isinstance(value, dict):
@@ -63,7 +72,7 @@ def _cut(value: Any, depth: int) -> Any:
 def format_json(value: Any, *, indent: int | None = 2, depth: int = JSON_FULL_DEPTH,
                 limit: int = JSON_FULL_CHARS) -> str:
     """JSON text of ``value``, bounded in depth and length (cut text ends with "…")."""
-    text = json.dumps(_cut(value, depth), indent=indent, ensure_ascii=False, default=str)
+    text = json.dumps(_cut(as_json(value), depth), indent=indent, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[:limit] + "…"
 
 

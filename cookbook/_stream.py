@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._display import RenderedResponse, RequestContext, as_json
+from ._display import RenderedResponse, RequestContext, show
 from ._http import httpx
+from ._markup import as_json
 
 __all__ = ["LiveView", "ResponseStreamError", "StreamAssembler", "StreamInterrupted", "display_stream",
            "display_stream_async"]
@@ -123,25 +124,32 @@ def _chunks(pieces: list[tuple[Any, Any]]) -> list[dict]:
     return chunks
 
 
+def _content(deltas: list[dict]) -> Any:
+    """A message's content from its deltas: one string when every piece is one, else chunks."""
+    pieces = [(e.get("content_index", 0), e.get("content", "")) for e in deltas]
+    if all(isinstance(piece, str) for _, piece in pieces):
+        return "".join(piece for _, piece in pieces)
+    return _chunks(pieces)
+
+
 def _entry(family: str, events: list[dict]) -> dict:
     """One output entry from its events, shaped as the non-streamed response has it."""
     kind, names = _SHAPES[family]
     entry = {"type": kind, **_first(events, *names)}
     if family == "message":
-        pieces = [(e.get("content_index", 0), e.get("content", "")) for e in events]
-        text = all(isinstance(piece, str) for _, piece in pieces)
-        return {**entry, "role": "assistant", "content": "".join(p for _, p in pieces) if text else _chunks(pieces)}
+        return {**entry, "role": "assistant", "content": _content(events)}
     if family == "handoff":
         return {**dict.fromkeys(_SIDES, ""), **entry}
+    # a tool or function call: its arguments come in pieces; a tool's done event brings its result
     done = [e for e in events if e.get("type") == "tool.execution.done"]
-    entry = {"name": "?", **entry, "arguments": "".join(str(e.get("arguments") or "") for e in events
-                                                         if e.get("type") != "tool.execution.done")}
+    entry = {"name": "?", **entry, "arguments": "".join(str(e.get("arguments") or "") for e in events if e not in done)}
     statuses = [e["confirmation_status"] for e in events if e.get("confirmation_status")]
     if statuses:
         entry["confirmation_status"] = statuses[-1]
-    if done:  # a tool's result
-        entry.update(_first(done, "info"), **({"completed_at": done[0]["created_at"]} if done[0].get("created_at")
-                                              else {}))
+    if done:
+        entry.update(_first(done, "info"))
+        if done[0].get("created_at"):
+            entry["completed_at"] = done[0]["created_at"]
     return entry
 
 
@@ -255,8 +263,7 @@ class _NotebookView:
             return
         if self.handle is not None:
             self.handle.update(_EMPTY, raw=True)
-        display(rendered._repr_mimebundle_(), metadata=rendered.display_metadata(), raw=True)
-        rendered.mark_shown()
+        show(rendered)
 
 
 class _TerminalView:
