@@ -4,6 +4,8 @@ This file is the whole public surface. The MCP preflight and the widgets load th
 (about a second per kernel): they are imported when a notebook first asks for one of their names.
 """
 
+from importlib import import_module
+
 from . import tools
 from ._client import ClientInfo, make_client, oauth_token, resolve_mode, retry_config
 from ._display import RenderedResponse, display_response
@@ -16,22 +18,19 @@ from ._tools import InvalidRequest
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ClientInfo", "ConfigurationError", "CookbookError", "ErrorCard", "InvalidRequest", "McpPreflightError",
-    "McpServerInfo", "McpTool", "Playground", "RenderedResponse", "ReplayMiss", "ResponseStreamError",
-    "StreamInterrupted", "ToolPicker", "__version__", "display_response", "display_stream", "display_stream_async",
-    "equivalents", "explain", "explained_errors", "inspect_mcp_server", "inspect_mcp_server_sync", "make_client",
-    "oauth_token", "replay_only", "resolve_mode", "retry_config", "temporary_agent", "temporary_connector", "tools",
-]
-
 _LATER = {"McpPreflightError": "._mcp", "McpServerInfo": "._mcp", "McpTool": "._mcp",
           "inspect_mcp_server": "._mcp", "inspect_mcp_server_sync": "._mcp",
           "Playground": "._widgets", "ToolPicker": "._widgets"}
+
+__all__ = [
+    "ClientInfo", "ConfigurationError", "CookbookError", "ErrorCard", "InvalidRequest", "RenderedResponse",
+    "ReplayMiss", "ResponseStreamError", "StreamInterrupted", "__version__", "display_response", "display_stream",
+    "display_stream_async", "equivalents", "explain", "explained_errors", "make_client", "oauth_token",
+    "replay_only", "resolve_mode", "retry_config", "temporary_agent", "temporary_connector", "tools", *_LATER,
+]
 
 
 def __getattr__(name: str) -> object:
     if name not in _LATER:
         raise AttributeError(f"module 'cookbook' has no attribute {name!r}")
-    from importlib import import_module
-
     return getattr(import_module(_LATER[name], __name__), name)

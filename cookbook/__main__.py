@@ -1,6 +1,4 @@
-"""``python -m cookbook``: the same as the ``cookbook`` command (``list``, ``run``, ``record``, ``check``)."""
-
-from __future__ import annotations
+"""``python -m cookbook``: the ``cookbook`` command (``list``, ``run``, ``record``, ``check``)."""
 
 import sys
 

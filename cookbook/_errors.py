@@ -1,4 +1,4 @@
-"""The cookbook's own exceptions. Importing this module costs nothing."""
+"""The cookbook's own exceptions; each knows its own error card."""
 
 from __future__ import annotations
 
@@ -16,15 +16,13 @@ class ConfigurationError(CookbookError, ValueError):
 class ReplayMiss(CookbookError, LookupError):
     """A request in replay mode has no recording to answer it.
 
-    The message names the cassettes searched, shows the request and how it
-    differs from the nearest recorded one, and says how to run it for real.
+    The message names the cassettes searched, shows the request and how it differs from the nearest recorded one,
+    and says how to run it for real.
     """
 
     def __init__(self, message: str, *, method: str = "", path: str = "", cassettes: tuple[str, ...] = ()):
         super().__init__(message)
-        self.method = method
-        self.path = path
-        self.cassettes = cassettes
+        self.method, self.path, self.cassettes = method, path, cassettes
 
     @property
     def card(self) -> Any:
@@ -38,7 +36,5 @@ class ReplayMiss(CookbookError, LookupError):
             fix="Use a recorded prompt (listed above), or set MISTRAL_API_KEY to send it to the API for real "
                 "(COOKBOOK_MODE=record also saves the answer).")
 
-    def _render_traceback_(self) -> list[str]:
-        # IPython calls this instead of printing a traceback: in a notebook the
-        # message is the whole story, a wall of SDK frames would hide it.
+    def _render_traceback_(self) -> list[str]:  # IPython shows this in place of a wall of SDK frames
         return [f"ReplayMiss: {self}"]
