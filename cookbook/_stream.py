@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._display import RenderedResponse, RequestContext, show
+from ._display import RenderedResponse, RequestContext, _ipython, display_response, show
 from ._http import httpx
 from ._markup import as_json
 
@@ -88,8 +88,7 @@ class _Slot:
     """The events of one output entry, in arrival order."""
 
     family: str
-    index: int
-    seq: int
+    index: int  # the entry's output_index
     id: Any
     events: list[dict] = field(default_factory=list)
     done: bool = False
@@ -204,12 +203,12 @@ class StreamAssembler:
                     if not slot.done:
                         return slot
                     break  # a finished tool call or handoff: this event starts another one
-        slot = _Slot(family, index, len(self._slots), event_id)
+        slot = _Slot(family, index, event_id)
         self._slots.append(slot)
         return slot
 
     def _ordered(self) -> list[_Slot]:
-        return sorted(self._slots, key=lambda s: (s.index, s.seq))
+        return sorted(self._slots, key=lambda s: s.index)  # stable: in arrival order within one index
 
     def running(self) -> list[int]:
         """Positions (in :meth:`response` outputs) of tool calls and handoffs not finished yet."""
@@ -343,7 +342,6 @@ class LiveView:
 
 def _live_view(stream: Any, interval: float, clock: Callable[[], float], out: Any) -> LiveView:
     from ._client import context_of
-    from ._display import _ipython
 
     view = _NotebookView() if _ipython() is not None else _TerminalView(out or sys.stdout)
     return LiveView(view, context_of(stream), interval=interval, clock=clock)
@@ -355,17 +353,13 @@ def _not_a_stream(stream: Any) -> bool:
 
 def display_stream(stream: Any, *, interval: float = 0.1, clock: Callable[[], float] = time.monotonic,
                    out: Any = None) -> RenderedResponse:
-    """Show a synchronous conversation event stream live and return the final view.
+    """Show a conversation event stream (``start_stream``, ``append_stream``, ``restart_stream``) live; return the
+    final view, which renders like ``display_response`` of the same response (``.response`` is that response).
 
-    ``stream`` is what ``client.beta.conversations.start_stream(...)`` (or ``append_stream``/``restart_stream``)
-    returns. In Jupyter one output is updated in place, at most every ``interval`` seconds for text and at once
-    when a tool starts or finishes; elsewhere text is printed as it arrives (to ``out``, default stdout). The
-    result renders like ``display_response`` of the same, non-streamed response; ``.response`` is the assembled
-    ``ConversationResponse``. Raises :class:`ResponseStreamError` (after showing what arrived) when the stream
-    ends with an error event. For a stream from ``*_stream_async``, use ``await display_stream_async(stream)``.
+    In Jupyter one output is updated in place, at most every ``interval`` seconds for text and at once when a tool
+    starts or finishes; elsewhere text is printed to ``out`` (default stdout) as it arrives. Raises
+    :class:`ResponseStreamError`, after showing what arrived, when the stream ends with an error event.
     """
-    from ._display import display_response
-
     if _not_a_stream(stream):
         return display_response(stream)
     if hasattr(stream, "__aiter__") and not hasattr(stream, "__iter__"):
@@ -384,8 +378,6 @@ def display_stream(stream: Any, *, interval: float = 0.1, clock: Callable[[], fl
 async def display_stream_async(stream: Any, *, interval: float = 0.1, clock: Callable[[], float] = time.monotonic,
                                out: Any = None) -> RenderedResponse:
     """``await``-able twin of :func:`display_stream` for ``*_stream_async`` streams (sync ones work too)."""
-    from ._display import display_response
-
     if _not_a_stream(stream):
         return display_response(stream)
     if not hasattr(stream, "__aiter__"):
