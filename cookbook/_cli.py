@@ -239,11 +239,6 @@ def render_page(nb: Any) -> str:
     return exporter.from_notebook_node(nb)[0]
 
 
-def _worker_init(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the main process, which stops the workers
-
-
 class Plan:
     """A checked command line (which recipes, with which parameters, in which mode, where), and running it."""
 
@@ -272,7 +267,9 @@ class Plan:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         jobs = [(r.path.resolve(), self.parameters[r.slug], self.out_dir.resolve()) for r in self.recipes]
         results: dict[str, dict[str, Any]] = {}
-        with multiprocessing.Pool(self.jobs, _worker_init, (self.env,)) as pool:
+        os.environ.update(self.env)  # for the workers and their kernels
+        # Ctrl-C is for this process, which stops the workers: they ignore it
+        with multiprocessing.Pool(self.jobs, signal.signal, (signal.SIGINT, signal.SIG_IGN)) as pool:
             try:
                 for item in tqdm(pool.imap_unordered(execute_recipe, jobs), total=len(jobs), desc="cookbook",
                                  unit="notebook", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()):
