@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import version
@@ -68,12 +68,6 @@ def bundled_names() -> list[str]:
     return sorted(p.stem for p in BUNDLED_DIR.glob(f"*{SUFFIX}"))
 
 
-def cassette_dir() -> Path | None:
-    """The folder named by ``COOKBOOK_CASSETTES``, if set."""
-    value = os.environ.get(CASSETTES_VARIABLE, "").strip()
-    return Path(value).expanduser() if value else None
-
-
 def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording: bool = False) -> Path:
     """A cassette's path from a name (``"02_web_search"``) or a file path.
 
@@ -81,8 +75,8 @@ def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording
     name to ``COOKBOOK_CASSETTES``, else to ``./cassettes/``: never into the installed package unless that
     folder is named.
     """
-    text = os.fspath(name_or_path)
-    folder = cassette_dir()
+    text, setting = os.fspath(name_or_path), os.environ.get(CASSETTES_VARIABLE, "").strip()
+    folder = Path(setting).expanduser() if setting else None
     if "/" in text or os.sep in text or text.endswith((".yaml", ".yml")):
         path = Path(text)
     elif recording:
@@ -174,19 +168,23 @@ def response_entry(code: int, message: str, content_type: str | None, body: byte
 # --------------------------------------------------------------------------- scrubbing
 
 
-def _secret_values(value: Any) -> Iterator[str]:
-    """Token values in a request's JSON: every ``authorization.value`` and secret-named string."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "authorization" and isinstance(item, dict) and isinstance(item.get("value"), str):
-                yield item["value"]
-            elif isinstance(item, str) and key.lower() in _SECRET_JSON_KEYS:
-                yield item
-            else:
-                yield from _secret_values(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _secret_values(item)
+def _scrub_json(value: Any, leaf: Callable[[str], str], found: list) -> Any:
+    """``value`` with every ``authorization.value`` and secret-named string replaced (and noted in ``found``), and
+    every other string passed through ``leaf``."""
+    if isinstance(value, list):
+        return [_scrub_json(item, leaf, found) for item in value]
+    if not isinstance(value, dict):
+        return leaf(value) if isinstance(value, str) else value
+    out = {}
+    for key, item in value.items():
+        if key == "authorization" and isinstance(item, dict) and "value" in item:
+            found.append(item["value"])
+            item = {**item, "value": PLACEHOLDER}
+        elif isinstance(item, str) and key.lower() in _SECRET_JSON_KEYS:
+            found.append(item)
+            item = PLACEHOLDER
+        out[key] = _scrub_json(item, leaf, found)
+    return out
 
 
 class Secrets:
@@ -220,7 +218,9 @@ class Secrets:
             parsed = json.loads(body) if body else None
         except ValueError:
             return
-        for value in _secret_values(parsed):
+        found: list = []
+        _scrub_json(parsed, str, found)
+        for value in found:
             self.add(value)
 
     def text(self, text: str) -> str:
@@ -236,18 +236,7 @@ class Secrets:
 
     def json(self, value: Any) -> Any:
         """``value`` with every ``authorization.value``, secret-named string and known secret replaced."""
-        if isinstance(value, dict):
-            out = {}
-            for key, item in value.items():
-                if key == "authorization" and isinstance(item, dict) and "value" in item:
-                    item = {**item, "value": PLACEHOLDER}
-                elif isinstance(item, str) and key.lower() in _SECRET_JSON_KEYS:
-                    item = PLACEHOLDER
-                out[key] = self.json(item)
-            return out
-        if isinstance(value, list):
-            return [self.json(item) for item in value]
-        return self.text(value) if isinstance(value, str) else value
+        return _scrub_json(value, self.text, [])
 
     def body(self, body: bytes | str | None) -> bytes | None:
         """A request or response body, safe to write (JSON re-serialized with its tokens replaced)."""
@@ -374,7 +363,6 @@ def dumps(doc: dict) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -392,11 +380,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold the cassette's lock (a hidden ``.NAME.lock`` file beside it) for as long as the block runs.
-
-    Under the lock, temporary files left by a writer that was killed mid-write are removed: no other writer can
-    be writing while the lock is held.
-    """
+    """Hold the cassette's lock (a hidden ``.NAME.lock`` file beside it) while the block runs; temporary files
+    left by a writer killed mid-write are removed first (no other writer can be writing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f".{path.name}.lock", "a+") as handle:
         if fcntl is not None:
@@ -407,13 +392,11 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def record(path: Path, interaction: dict, *, since: str, replaces: Iterable[str] = ()) -> None:
-    """Merge one recorded exchange into the cassette at ``path``, under its lock.
+    """Merge one recorded exchange into the cassette at ``path`` (read again under its lock, so what other clients
+    and processes wrote meanwhile is kept; a new cassette starts from the bundled one of the same name).
 
-    The file is read again under the lock, so exchanges other clients or processes wrote meanwhile are kept. The
-    new exchange replaces the ones it matches that are older than this recording session (authored ones, or
-    recorded before ``since``), and, of this session's, those whose ``recorded`` stamp is in ``replaces`` (a
-    failed attempt the client then retried). Other exchanges keep their place and their provenance. A cassette
-    that does not exist yet starts from the bundled one of the same name, if any.
+    It takes the place of the exchanges it matches that are older than this session (authored, or recorded before
+    ``since``) or whose ``recorded`` stamp is in ``replaces`` (a failed attempt the client retried).
     """
     new, replaced = Request.of(interaction["request"]), set(replaces)
 

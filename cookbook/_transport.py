@@ -106,19 +106,14 @@ def _miss(wanted: Request, cassettes: Sequence[Recordings]) -> ReplayMiss:
 
 
 class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body on its way to the client: scrubbed line by line, kept, and handed to ``done`` at its end.
-
-    Lines go out as they arrive (a stream is shown live while it is recorded); a secret never spans a line, so
-    scrubbing by lines misses none. ``done(body, complete)`` runs once, with what went out: complete when the
-    body ended or when the client stopped reading (an MCP client closes a stream once it has its answer), not
-    when the connection failed.
-    """
+    """A response body on its way to the client, scrubbed line by line as it arrives (a secret never spans a line;
+    a stream shows live while it is recorded). ``done(body, complete)`` runs once with what went out: complete
+    unless the connection failed (a client that stops reading, as an MCP client does, has what it wanted)."""
 
     def __init__(self, stream: Any, secrets: Secrets, done: Any) -> None:
         self.stream, self.secrets, self.done = stream, secrets, done
         self.kept: list[bytes] = []
         self.pending = b""
-        self.finished = False
 
     def _pass(self, chunk: bytes, last: bool = False) -> bytes:
         data = self.pending + chunk
@@ -129,9 +124,9 @@ class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
         return out
 
     def _end(self, complete: bool) -> None:
-        if not self.finished:
-            self.finished = True
-            self.done(b"".join(self.kept), complete)
+        done, self.done = self.done, None
+        if done is not None:
+            done(b"".join(self.kept), complete)
 
     @contextlib.contextmanager
     def _reading(self) -> Any:
@@ -170,21 +165,16 @@ class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
 class LiveTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Sends each request to the server; what comes back has every secret the client sent taken out.
 
-    Given a cassette path, each complete exchange is also recorded there, scrubbed, as soon as its body has been
-    read (:func:`cookbook._cassette.record` merges it under the cassette's lock). A response is passed on as it
-    arrives, so a recorded stream is shown live. The API key and every token a request carries (auth headers,
-    ``authorization.value`` in the body, secret query parameters) are learnt before it is sent, so an answer
-    that echoes them (a 401, say) reaches neither the SDK, nor an error message, nor the file.
+    The key and every token a request carries are learnt before it is sent, so an answer that echoes them (a 401,
+    say) reaches neither the SDK, nor an error message, nor the file. Given a cassette path, each complete exchange
+    is also recorded there, scrubbed, once its body has been read (:func:`cookbook._cassette.record`).
     """
 
-    def __init__(self, secrets: Secrets, cassette: Path | None = None, *,
-                 sync: httpx.BaseTransport | None = None, async_: httpx.AsyncBaseTransport | None = None) -> None:
-        self.secrets = secrets
-        self.cassette = cassette
+    def __init__(self, secrets: Secrets, cassette: Path | None = None) -> None:
+        self.secrets, self.cassette = secrets, cassette
         self.since = _cassette.now_stamp()  # this recording session: older exchanges are replaced, not its own
         self._retried: dict[str, str] = {}  # a request -> the stamp of this session's last failed attempt at it
-        self._sync = sync or httpx.HTTPTransport(retries=0)
-        self._async = async_ or httpx.AsyncHTTPTransport(retries=0)
+        self._sync, self._async = httpx.HTTPTransport(retries=0), httpx.AsyncHTTPTransport(retries=0)
 
     def _prepare(self, request: httpx.Request) -> None:
         request.headers["accept-encoding"] = "identity"  # plain bytes, which can be scrubbed
