@@ -193,14 +193,12 @@ def _event_hooks(info: ClientInfo, secrets: _cassette.Secrets) -> tuple[dict, di
             {"request": [sent_async], "response": [answered_async]})
 
 
-# The methods whose results and errors the displays explain; conversations' start* and agents' create* are also
-# checked before sending (see _wire).
+# The methods (each also as ``..._async``) whose results and errors the displays explain; conversations' start*
+# and agents' create are also checked before sending.
 _TRACED = {
-    "conversations": [f"{verb}{stream}{sync}" for verb in ("start", "append", "restart")
-                      for stream in ("", "_stream") for sync in ("", "_async")],
-    "agents": [f"{verb}{sync}" for verb in ("create", "get", "update", "delete") for sync in ("", "_async")],
-    "connectors": [f"{verb}{sync}" for verb in ("create", "get", "list", "list_tools", "delete")
-                   for sync in ("", "_async")],
+    "conversations": ("start", "append", "restart", "start_stream", "append_stream", "restart_stream"),
+    "agents": ("create", "get", "update", "delete"),
+    "connectors": ("create", "get", "list", "list_tools", "delete"),
 }
 
 
@@ -218,7 +216,7 @@ def _traced(method: Any, info: ClientInfo, check: Any) -> Any:
             check(arguments)
         return _CALL.set([])
 
-    def after(token: Any, outcome: Any) -> None:
+    def after(token: Any, outcome: Any) -> Any:
         sent = _CALL.get() or []
         _CALL.reset(token)
         context = info.context(sent[-1] if sent else None)
@@ -230,6 +228,7 @@ def _traced(method: Any, info: ClientInfo, check: Any) -> Any:
             info.learn(sent[-1], outcome)
             if isinstance(conversation := getattr(outcome, "conversation_id", None), str):
                 info.conversations[conversation] = context
+        return outcome
 
     if inspect.iscoroutinefunction(method):
 
@@ -241,8 +240,7 @@ def _traced(method: Any, info: ClientInfo, check: Any) -> Any:
             except Exception as error:
                 after(token, error)
                 raise
-            after(token, result)
-            return result
+            return after(token, result)
 
         return run_async
 
@@ -254,8 +252,7 @@ def _traced(method: Any, info: ClientInfo, check: Any) -> Any:
         except Exception as error:
             after(token, error)
             raise
-        after(token, result)
-        return result
+        return after(token, result)
 
     return run
 
@@ -266,7 +263,7 @@ def _wire(client: Mistral, info: ClientInfo, check_requests: bool) -> Mistral:
     checks = {("conversations", "start"): check_conversation, ("agents", "create"): check_agent}
     for name, methods in _TRACED.items():
         resource = getattr(client.beta, name)
-        for method in methods:
+        for method in (f"{base}{sync}" for base in methods for sync in ("", "_async")):
             check = checks.get((name, method.split("_")[0])) if check_requests else None
             setattr(resource, method, _traced(getattr(resource, method), info, check))
     return client
