@@ -1,7 +1,8 @@
 """``cookbook``: list the recipe notebooks, run them with papermill, re-record them, check them live.
 
 Each command checks its command line as a :class:`Plan` (a mistake: exit status 2, before anything runs or is
-written), then runs the recipes in a process pool. papermill and nbconvert are imported where they are used.
+written), then runs the recipes in a process pool. papermill and nbconvert are imported only where they are used,
+so that ``cookbook --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ def _wanted_mode(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str |
         if mode and given["mode"] != mode:
             raise UsageError(f"--mode {mode} and -p mode {given['mode']} disagree: give one.")
         mode, source = given.pop("mode"), "-p mode"
+    if mode is not None and str(mode).lower() not in MODES:
+        raise UsageError(f"-p mode takes replay, live or record, not {mode!r}.")
     return (str(mode), source) if mode is not None else (None, MODE_VARIABLE)
 
 
