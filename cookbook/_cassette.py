@@ -1,8 +1,9 @@
 """Cassettes: the HTTP exchanges behind replay mode, and the one policy for them.
 
-A cassette is a YAML file a person can read and diff; in memory an exchange keeps that file's shape. The policy
-lives here: where cassettes are (:func:`resolve`), how requests match (:func:`matches`, headers never take part),
-what is scrubbed (:class:`Secrets`), and how a recording is merged into a file under a lock (:func:`record`).
+A cassette is a YAML file a person can read and diff; in memory an exchange keeps the file's shape: a request (method,
+URI, JSON body), a response (status, JSON body or a stream's events) and what it rests on (``provenance: recorded``,
+or ``authored`` with the public ``capture`` its shape follows). Here: where cassettes are (:func:`resolve`), matching
+(headers never take part), scrubbing (:class:`Secrets`), merging a recording into a file under a lock (:func:`record`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,9 @@ SUFFIX = ".yaml"
 FORMAT = "cookbook-cassette/1"
 PLACEHOLDER = "REDACTED"
 
-AUTHORED_NOTE = (
-    "Written by hand to the mistralai SDK schema: this project cannot reach the "
-    "Mistral API, so no exchange here was recorded from it. Run the recipe in "
-    "record mode with a key to replace it with real recordings."
-)
+AUTHORED_NOTE = ("Written by hand to the mistralai SDK schema: this project cannot reach the Mistral API, so no "
+                 "exchange here was recorded from it. Run the recipe in record mode with a key to replace it with "
+                 "real recordings.")
 RECORDED_NOTE = "Recorded from the Mistral API by the cookbook's record mode; secrets scrubbed."
 MIXED_NOTE = ("Recorded from the Mistral API by the cookbook's record mode (secrets scrubbed), next to exchanges "
               "written by hand that the recording did not replace: each interaction says which it is.")
@@ -238,15 +237,14 @@ class Secrets:
         """``value`` with every ``authorization.value``, secret-named string and known secret replaced."""
         return _scrub_json(value, self.text, [])
 
-    def body(self, body: bytes | str | None) -> bytes | None:
+    def body(self, body: bytes | None) -> bytes | None:
         """A request or response body, safe to write (JSON re-serialized with its tokens replaced)."""
-        if body is None:
-            return None
-        data = body.encode("utf-8") if isinstance(body, str) else body
+        if not body:
+            return body
         try:
-            parsed = json.loads(data)
+            parsed = json.loads(body)
         except ValueError:
-            return self.bytes(data)
+            return self.bytes(body)
         return json.dumps(self.json(parsed), ensure_ascii=False).encode("utf-8")
 
     def url(self, url: str) -> str:
@@ -260,7 +258,7 @@ class Secrets:
         kept = {name: PLACEHOLDER if _SECRET_NAME.search(name) else self.text(value)
                 for name, value in headers.items()
                 if _SECRET_NAME.search(name) or name.lower() in _KEPT_REQUEST_HEADERS}
-        return request_entry(method, self.url(url), kept, self.body(body or None))
+        return request_entry(method, self.url(url), kept, self.body(body))
 
 
 # --------------------------------------------------------------------------- matching

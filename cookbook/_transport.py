@@ -59,12 +59,13 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         cassette, index = min(hits, key=lambda hit: hit[0].play_counts[hit[1]])  # least played, then first recorded
         cassette.play_counts[index] += 1
         item = cassette.interactions[index]
-        status, content_type = item["response"]["status"], item["response"].get("content-type")
-        headers = {**({"content-type": content_type} if content_type else {}), PROVENANCE_HEADER: provenance_of(item)}
-        return httpx.Response(status["code"], headers=headers, request=request,
-                              stream=httpx.ByteStream(_cassette.body_bytes(item["response"])),
-                              extensions={"reason_phrase": status["message"].encode("ascii")} if status.get("message")
-                              else {})
+        response, headers = item["response"], {PROVENANCE_HEADER: provenance_of(item)}
+        if response.get("content-type"):
+            headers["content-type"] = response["content-type"]
+        message = response["status"].get("message")
+        return httpx.Response(response["status"]["code"], headers=headers, request=request,
+                              stream=httpx.ByteStream(_cassette.body_bytes(response)),
+                              extensions={"reason_phrase": message.encode("ascii")} if message else {})
 
 
 def _clip(lines: list[str], most: int) -> str:
