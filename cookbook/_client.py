@@ -274,8 +274,7 @@ def retry_config(*, initial_ms: int = 500, max_interval_ms: int = 8_000, max_ela
     """The SDK retry policy of live clients: exponential backoff on 429, 5xx and connection errors, bounded.
 
     The first retry waits about ``initial_ms`` (plus up to ``jitter_ms``), each next one ``exponent`` times longer,
-    at most ``max_interval_ms``; after ``max_elapsed_ms`` the last error is raised. A ``Retry-After`` header from
-    the API takes precedence (the SDK's rule).
+    at most ``max_interval_ms``; after ``max_elapsed_ms`` the last error is raised. ``Retry-After`` prevails.
     """
     backoff = BackoffStrategy(initial_ms, max_interval_ms, exponent, max_elapsed_ms, jitter_ms=jitter_ms)
     statuses = [str(code) for code in sorted(RETRIED)]
@@ -300,19 +299,17 @@ def _transport(mode: str, cassette: Cassettes, secrets: _cassette.Secrets) -> tu
 def make_client(mode: str | None = None, *, cassette: Cassettes = None, api_key: str | None = None,
                 server_url: str | None = None, retries: bool | RetryConfig | None = True,
                 timeout_ms: int = DEFAULT_TIMEOUT_MS, check_requests: bool = True) -> Mistral:
-    """A ``mistralai.client.Mistral`` client for one of three modes (``client.cookbook`` tells which).
+    """A ``mistralai.client.Mistral`` in ``mode``, else ``COOKBOOK_MODE``, else live if a key is found, else replay.
 
-    - ``replay``: no network, no key; every request is answered from the named cassette(s), or from all bundled
-      cassettes when none is named. A request with no recording raises :class:`cookbook.ReplayMiss`.
-    - ``live``: the real API (``server_url``, else ``MISTRAL_SERVER_URL``, else Mistral's), with the key from
-      ``api_key``, ``MISTRAL_API_KEY`` or a ``.env`` file.
+    - ``replay``: no network, no key; answers from the named cassette(s), or all bundled ones when none is named.
+      A request with no recording raises :class:`cookbook.ReplayMiss`.
+    - ``live``: the API at ``server_url`` (else ``MISTRAL_SERVER_URL``, else Mistral's), with the key from
+      ``api_key``, ``MISTRAL_API_KEY`` or a ``.env`` file. Retries 429, 5xx and connection errors (``retries=True``:
+      :func:`retry_config`; or an SDK ``RetryConfig``, or ``False``); each request gets ``timeout_ms``.
     - ``record``: live, and every exchange is written, scrubbed, to ``cassette``.
 
-    The mode is the argument, else ``COOKBOOK_MODE``, else ``live`` when a key is found, else ``replay``.
-    Live and record clients retry 429, 5xx and connection errors with bounded backoff (``retries=True``, see
-    :func:`retry_config`; an SDK ``RetryConfig`` to change it, ``False`` for none) and give each request
-    ``timeout_ms``. Every client checks conversation and agent arguments before a request is built
-    (``cookbook.InvalidRequest`` names the fix); ``check_requests=False`` sends them as given.
+    Conversation and agent arguments are checked before a request is built (``cookbook.InvalidRequest`` names the
+    fix); ``check_requests=False`` sends them as given.
     """
     mode, key = resolve_mode(mode, api_key=api_key)
     server_url = server_url or os.environ.get(SERVER_VARIABLE, "").strip() or None
