@@ -168,7 +168,7 @@ def _event_hooks(info: ClientInfo, secrets: _cassette.Secrets) -> tuple[dict, di
 
     def sent(request: httpx.Request) -> None:
         secrets.learn(request.method, str(request.url), request.headers, request.content)
-        body = secrets.body(request.content or None)
+        body = secrets.body(request.content)
         try:
             parsed = json.loads(body) if body else None
         except ValueError:
