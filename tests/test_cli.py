@@ -380,13 +380,6 @@ def test_the_console_script_is_declared():
     assert re.search(r'^\[project\.scripts\]\ncookbook = "cookbook\._cli:main"$', text, re.M)
 
 
-def test_importing_cookbook_does_not_load_the_command_line_tools(tmp_path):
-    heavy = ("papermill", "nbconvert", "tqdm", "cookbook._cli")
-    code = f"import sys, cookbook; print([m for m in {heavy!r} if m in sys.modules])"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), cwd=tmp_path)
-    assert result.stdout.strip() == "[]"
-
-
 # ------------------------------------------------------------------ the answer marker
 
 
