@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
 
+from ._tools import user_texts
+
 try:
     import fcntl
 except ImportError:  # Windows: one writer at a time is up to you
@@ -456,14 +458,8 @@ def answered_bodies(cassettes: Iterable[Recordings], path: str = "/v1/conversati
 
 def user_prompts(bodies: Iterable[dict]) -> list[str]:
     """The text user inputs of conversation requests, once each, in order."""
-    prompts: list[str] = []
-    for body in bodies:
-        inputs = body.get("inputs")
-        for entry in [{"role": "user", "content": inputs}] if isinstance(inputs, str) else inputs or []:
-            text = entry.get("content") if isinstance(entry, dict) and entry.get("role") == "user" else None
-            if isinstance(text, str) and text not in prompts:
-                prompts.append(text)
-    return prompts
+    texts = (text for body in bodies for text in user_texts(body.get("inputs")))
+    return list(dict.fromkeys(text for text in texts if isinstance(text, str)))
 
 
 def recorded_prompts(name_or_path: str | os.PathLike[str]) -> list[str]:

@@ -122,7 +122,7 @@ def _api_message(body: dict) -> str:
     return "" if message is None else _short(message)
 
 
-def _pick(status: int | None, haystack: str) -> tuple[Advice, list[Advice]]:
+def pick_advice(status: int | None, haystack: str) -> tuple[Advice, list[Advice]]:
     """The advice for ``status`` whose keywords ``haystack`` names most (ties keep the table's order).
 
     When the message names the cause, that cause is the answer; only a guess lists the alternatives.
@@ -137,7 +137,7 @@ def _pick(status: int | None, haystack: str) -> tuple[Advice, list[Advice]]:
     return ordered[0], ([] if hits(ordered[0]) else ordered[1:])
 
 
-def _title(status: int | None, fallback: str) -> str:
+def status_title(status: int | None, fallback: str) -> str:
     if status is None:
         return fallback
     try:
@@ -172,9 +172,9 @@ def _(error: errors.MistralError) -> ErrorCard:
     body = parsed if is_json and isinstance(parsed, dict) else {"message": error.body}
     details = _detail_lines(body["detail"]) if isinstance(body.get("detail"), list) else []
     message = _api_message(body) or ("Request validation failed." if details else "")
-    advice, also = _pick(error.status_code, " ".join([message, *details, str(body.get("param") or "")]))
-    return ErrorCard(_title(error.status_code, ""), type(error).__name__, status=error.status_code, message=message,
-                     details=details, cause=advice.cause, fix=advice.fix, also=also,
+    advice, also = pick_advice(error.status_code, " ".join([message, *details, str(body.get("param") or "")]))
+    return ErrorCard(status_title(error.status_code, ""), type(error).__name__, status=error.status_code,
+                     message=message, details=details, cause=advice.cause, fix=advice.fix, also=also,
                      api_type=str(body["type"]) if body.get("type") else None,
                      api_code=str(body["code"]) if body.get("code") not in (None, "") else None,
                      retry_after=error.headers.get("retry-after") or None)

@@ -36,12 +36,12 @@ class ResponseStreamError(Exception):
 
     @property
     def card(self) -> Any:
-        from ._explain import STREAM, ErrorCard, _pick, _title
+        from ._explain import STREAM, ErrorCard, pick_advice, status_title
 
         status = self.status_code
-        advice, also = _pick(status, self.message) if status else (STREAM, [])
-        return ErrorCard(_title(status, "Stream error"), type(self).__name__, status=status, message=self.message,
-                         cause=advice.cause, fix=advice.fix, also=also,
+        advice, also = pick_advice(status, self.message) if status else (STREAM, [])
+        return ErrorCard(status_title(status, "Stream error"), type(self).__name__, status=status,
+                         message=self.message, cause=advice.cause, fix=advice.fix, also=also,
                          api_code=None if status else (str(self.code or "") or None))
 
     def _render_traceback_(self) -> list[str]:

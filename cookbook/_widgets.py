@@ -21,7 +21,7 @@ import ipywidgets as W
 import traitlets
 
 from . import _markup
-from ._cassette import PLACEHOLDER
+from ._cassette import PLACEHOLDER, answered_bodies
 from ._client import context_of, make_client
 from ._display import RenderedResponse
 from ._display import read_field as field
@@ -369,14 +369,10 @@ class ToolPicker(W.VBox):
 def _recorded(client: Any) -> list[tuple[str, str, list, bool]]:
     """``(prompt, model, tools, stream)`` of each answered conversation request in a replay client's cassettes."""
     found = []
-    for cassette in client.cookbook.transport.cassettes:
-        for request, response in cassette.data:
-            if request.method != "POST" or request.path != "/v1/conversations" or response["status"]["code"] >= 400:
-                continue
-            body = json.loads(request.body)
-            prompt = next((text for text in user_texts(body["inputs"]) if isinstance(text, str)), None)
-            if prompt is not None:
-                found.append((prompt, body.get("model"), body.get("tools") or [], bool(body.get("stream"))))
+    for body in answered_bodies(client.cookbook.transport.cassettes):
+        prompt = next((text for text in user_texts(body.get("inputs")) if isinstance(text, str)), None)
+        if prompt is not None:
+            found.append((prompt, body.get("model"), body.get("tools") or [], bool(body.get("stream"))))
     return found
 
 
