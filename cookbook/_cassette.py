@@ -296,11 +296,6 @@ class Request:
             return self.body
 
 
-def parsed_body(request: Request) -> Any:
-    """The body of ``request`` as matching compares it: parsed JSON, else as sent (None when empty)."""
-    return request.parsed
-
-
 def matches(r1: Request, r2: Request) -> bool:
     """Same method, path, query and JSON body (1 and 1.0 are the same number; key order never matters)."""
     return (r1.method == r2.method and r1.path == r2.path and r1.query == r2.query

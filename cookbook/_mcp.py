@@ -260,7 +260,7 @@ def _replaying(url: str, replay: Any) -> httpx.AsyncBaseTransport:
     """The client's replay transport, if its cassettes hold an ``initialize`` sent to ``url`` (recordings match on
     path and body, not host, and every preflight starts with the same ``initialize``)."""
     recorded = sorted({r.uri for c in replay.cassettes for r in c.requests
-                       if _method(_cassette.parsed_body(r)) == "'initialize'"})
+                       if _method(r.parsed) == "'initialize'"})
     names = tuple(Path(c.path).stem for c in replay.cassettes)
     if not any(httpx.URL(uri) == httpx.URL(url) for uri in recorded):
         raise ReplayMiss(

@@ -99,7 +99,7 @@ def _cassette_paths(cassettes: str | os.PathLike[str] | Iterable[str | os.PathLi
 
 def _loosened(request: _cassette.Request) -> _cassette.Request:
     """The request as the stand-in compares it: no ``authorization.value``, no ``server`` in a connector create."""
-    body = _cassette.parsed_body(request)
+    body = request.parsed
     if not isinstance(body, (dict, list)):
         return request
     body = _without_authorization_values(body)

@@ -420,7 +420,7 @@ def _canonical(request: Any) -> Any:
     with its recording): what the real API does with defaults."""
     from cookbook import _cassette
 
-    body = _cassette.parsed_body(request)
+    body = request.parsed
     try:
         _, sent = _through_sdk(request.method, request.path, body)
     except AssertionError:  # no body model: nothing to fill in
