@@ -37,6 +37,7 @@ from ._markup import render
 RECIPE_FILE = re.compile(r"^(\d{2})_(\w+)\.ipynb$")
 REPOSITORY_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"  # where an editable install keeps them
 # What a report page shows of an output, richest first: no widget view or JavaScript, as nothing on the page runs.
+KERNEL_START_TIMEOUT = 180  # seconds
 STATIC_OUTPUTS = ["text/html", "text/markdown", "image/svg+xml", "text/latex", "image/png", "image/jpeg", "text/plain"]
 
 
@@ -205,12 +206,14 @@ def execute_recipe(job: tuple[Path, dict[str, Any], Path]) -> dict[str, Any]:
     path, parameters, out_dir = job
     ipynb, error, started = out_dir / f"{path.stem}.ipynb", None, time.monotonic()
     # The kernel talks over IPC sockets in a folder of its own, so parallel runs never race for a TCP port, and is
-    # stopped at once when its last cell has answered: settings of jupyter_client and nbclient.
+    # stopped at once when its last cell has answered: settings of jupyter_client and nbclient. A kernel on a busy
+    # machine (parallel jobs, CI) gets three minutes to start, not papermill's one.
     with tempfile.TemporaryDirectory(prefix="cookbook-", ignore_cleanup_errors=True) as sockets:
         ipc = {"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}} if os.name != "nt" else {}
         try:
             papermill.execute_notebook(path, ipynb, parameters=parameters, cwd=path.parent, progress_bar=False,
-                                       kernel_name="python3", shutdown_kernel="immediate", config=Config(ipc))
+                                       kernel_name="python3", shutdown_kernel="immediate", config=Config(ipc),
+                                       start_timeout=KERNEL_START_TIMEOUT)
         except Exception as failure:  # a cell's exception, a dead kernel, a timeout: report it, run the others
             cell = isinstance(failure, papermill.PapermillExecutionError)
             name, text = (failure.ename, failure.evalue) if cell else (type(failure).__name__, str(failure))
