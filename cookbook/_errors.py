@@ -8,6 +8,9 @@ from typing import Any
 class CookbookError(Exception):
     """Base class for errors raised by the cookbook itself (not by the API)."""
 
+    def _render_traceback_(self) -> list[str]:  # IPython shows the message in place of a wall of SDK frames
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ConfigurationError(CookbookError, ValueError):
     """A client could not be set up as asked: the message names the fix."""
@@ -35,6 +38,3 @@ class ReplayMiss(CookbookError, LookupError):
                   "model or tool list) was never recorded.",
             fix="Use a recorded prompt (listed above), or set MISTRAL_API_KEY to send it to the API for real "
                 "(COOKBOOK_MODE=record also saves the answer).")
-
-    def _render_traceback_(self) -> list[str]:  # IPython shows this in place of a wall of SDK frames
-        return [f"ReplayMiss: {self}"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._display import RenderedResponse, RequestContext, _ipython, display_response, show
+from ._errors import CookbookError
 from ._http import httpx
 from ._markup import as_json
 
@@ -48,7 +49,7 @@ class ResponseStreamError(Exception):
         return [f"ResponseStreamError: the response stream ended with error {self}"]
 
 
-class StreamInterrupted(Exception):
+class StreamInterrupted(CookbookError):
     """The connection dropped (or timed out) in the middle of a streamed answer; ``partial`` is what had arrived."""
 
     def __init__(self, cause: BaseException, partial: RenderedResponse, events: int) -> None:
@@ -63,9 +64,6 @@ class StreamInterrupted(Exception):
         advice = TIMEOUT if isinstance(self.cause, httpx.TimeoutException) else DROPPED
         return ErrorCard("Connection dropped mid-answer", type(self).__name__, message=str(self),
                          cause=advice.cause, fix=advice.fix)
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"StreamInterrupted: {self}"]
 
 
 # --------------------------------------------------------------------------- folding
