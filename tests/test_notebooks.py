@@ -61,8 +61,8 @@ def executed(notebook_runs) -> dict[tuple[str, str], tuple[str, str | None]]:
     for an unrecorded one.
 
     The default prompts' notebooks are those of the full ``cookbook run`` (papermill, every recipe, its defaults,
-    ``mode="replay"``) that tests/test_cli.py checks, and 01's alternative prompt is that of its "japan" run; the
-    others are papermill runs of their own (tests/executions.py).
+    ``mode="replay"``) that tests/test_cli.py checks, 01's alternative prompt is that of its "japan" run and the
+    unrecorded prompt that of its "miss" run; the others are papermill runs of their own (tests/executions.py).
     """
     runs = {(slug, variant): (path, error) for slug, variant, path, error in notebook_runs["papermill"]}
 
@@ -76,6 +76,7 @@ def executed(notebook_runs) -> dict[tuple[str, str], tuple[str, str | None]]:
     for slug in SHOWS:
         from_command("parallel", slug, "default")
     from_command("japan", JAPAN, "alternative")
+    from_command("miss", JAPAN, "unrecorded")
     assert set(runs) == {(slug, variant) for slug in SHOWS for variant in ("default", "alternative")} | {
         (JAPAN, "unrecorded")}
     return runs
