@@ -169,7 +169,7 @@ def test_connector_create_matches_whatever_server_it_names():
 def test_a_real_token_matches_the_recorded_placeholder():
     with StandinAPI(cassettes=[GMAIL]) as api:
         tools = [{"type": "connector", "connector_id": "gmail",
-                  "authorization": {"type": "oauth2-token", "value": "ya29.real-token"}}]
+                  "authorization": {"type": "oauth2-token", "value": "fake-oauth-token-not-the-recorded-one"}}]
         response = ask(sdk(api), "What's the latest email I received?", tools=tools)
         assert response.outputs[-1].type == "message.output"
 
@@ -295,13 +295,13 @@ def test_a_malformed_body_is_a_response_validation_error(api):
 def test_echo_401_repeats_the_key_and_the_tokens_sent(api):
     api.fail("POST", "/v1/conversations", "echo-401")
     tools = [{"type": "connector", "connector_id": "gmail",
-              "authorization": {"type": "oauth2-token", "value": "ya29.secret-token"}}]
+              "authorization": {"type": "oauth2-token", "value": "fake-oauth-token-echoed"}}]
     with pytest.raises(errors.SDKError) as caught:
         ask(sdk(api), tools=tools)
     assert caught.value.status_code == 401
     assert caught.value.headers["www-authenticate"] == "Bearer"
     assert json.loads(caught.value.body) == {
-        "detail": "Unauthorized: bad credentials Bearer test-key and ya29.secret-token"}
+        "detail": "Unauthorized: bad credentials Bearer test-key and fake-oauth-token-echoed"}
 
 
 # --------------------------------------------------------------------------- stopping
