@@ -1,7 +1,7 @@
 """A notebook cookbook for Mistral AI's Conversations, Agents and Connectors APIs.
 
-This file is the whole public surface. The MCP preflight and the widgets load the ``mcp`` SDK and ipywidgets
-(about a second per kernel): they are imported when a notebook first asks for one of their names.
+This file is the whole public surface. The MCP preflight and the widgets load the ``mcp`` SDK and ipywidgets:
+they are imported when a notebook first asks for one of their names (``dir(cookbook)`` lists them all the same).
 """
 
 from importlib import import_module
@@ -34,3 +34,7 @@ def __getattr__(name: str) -> object:
     if name not in _LATER:
         raise AttributeError(f"module 'cookbook' has no attribute {name!r}")
     return getattr(import_module(_LATER[name], __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LATER))

@@ -198,6 +198,13 @@ def first_answer_line(nb: Any) -> str:
     return ""
 
 
+def _worker_init(env: dict[str, str]) -> None:
+    """A worker's environment (its kernels inherit it; this process keeps its own), and Ctrl-C left to this
+    process, which stops the workers."""
+    os.environ.update(env)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def execute_recipe(job: tuple[Path, dict[str, Any], Path]) -> dict[str, Any]:
     """Run one notebook with papermill and render its page (in a worker process); return what happened."""
     import nbformat
@@ -273,9 +280,7 @@ class Plan:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         jobs = [(r.path.resolve(), self.parameters[r.slug], self.out_dir.resolve()) for r in self.recipes]
         results: dict[str, dict[str, Any]] = {}
-        os.environ.update(self.env)  # for the workers and their kernels
-        # Ctrl-C is for this process, which stops the workers: they ignore it
-        with multiprocessing.Pool(self.jobs, signal.signal, (signal.SIGINT, signal.SIG_IGN)) as pool:
+        with multiprocessing.Pool(self.jobs, _worker_init, (self.env,)) as pool:
             try:
                 for item in tqdm(pool.imap_unordered(execute_recipe, jobs), total=len(jobs), desc="cookbook",
                                  unit="notebook", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()):

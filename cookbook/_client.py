@@ -107,8 +107,12 @@ class ClientInfo:
     def __str__(self) -> str:
         parts = [f"Mistral client: {self.mode} mode"]
         if self.mode == "replay":
-            parts.append(f"cassette {self.cassettes[0]}" if len(self.cassettes) == 1
-                         else f"all {len(self.cassettes)} bundled cassettes")
+            if len(self.cassettes) == 1:
+                parts.append(f"cassette {self.cassettes[0]}")
+            elif list(self.cassettes) == _cassette.bundled_names():
+                parts.append(f"all {len(self.cassettes)} bundled cassettes")
+            else:
+                parts.append(f"cassettes {', '.join(self.cassettes)}")
         elif self.mode == "record":
             parts.append(f"recording to {self.cassettes[0]}")
         if self.server_url and self.mode != "replay":

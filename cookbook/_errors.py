@@ -1,4 +1,5 @@
-"""The cookbook's own exceptions; each knows its own error card."""
+"""The cookbook's own exceptions. Those with a card of their own say so with a ``card`` property (the others get
+the general one from ``_explain``)."""
 
 from __future__ import annotations
 

@@ -288,11 +288,16 @@ class Equivalents:
         return "\n".join(head) + "\n\n" + "\n\n".join(self._curl_command(i) for i in range(len(self.requests)))
 
     def __str__(self) -> str:
-        return f"# curl\n{self.curl}\n\n// TypeScript\n{self.typescript}"
+        return self._text(self.curl, self.typescript)
+
+    @staticmethod
+    def _text(curl: str, typescript: str) -> str:
+        return f"# curl\n{curl}\n\n// TypeScript\n{typescript}"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        page = _markup.render("snippets.html.j2", blocks=[("curl", self.curl), ("TypeScript", self.typescript)])
-        return _markup.mimebundle(str(self), page, include, exclude)
+        curl, typescript = self.curl, self.typescript  # each built once per display
+        page = _markup.render("snippets.html.j2", blocks=[("curl", curl), ("TypeScript", typescript)])
+        return _markup.mimebundle(self._text(curl, typescript), page, include, exclude)
 
 
 def equivalents(client: Any, last: int = 1, *, failed: bool = False) -> Equivalents:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from recipes import BY_SLUG, RECIPES
 
+from cookbook._cli import KERNEL_START_TIMEOUT
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 UNRECORDED = "What is the airspeed velocity of an unladen swallow?"
@@ -56,10 +58,10 @@ def run_papermill(job: tuple[str, str], out_dir: str) -> tuple[str, str | None]:
     out = os.path.join(out_dir, f"{slug}-{variant}.ipynb")
     try:
         # plain papermill; the kernel is stopped at once at the end, as nbval and `cookbook run` stop theirs, and
-        # gets three minutes to start, as `cookbook run` gives it (the suite starts many kernels at once)
+        # gets as long to start as `cookbook run` gives it (the suite starts many kernels at once)
         papermill.execute_notebook(str(NOTEBOOKS / f"{slug}.ipynb"), out, parameters=parameters,
                                    cwd=str(NOTEBOOKS), progress_bar=False, kernel_name="python3",
-                                   shutdown_kernel="immediate", start_timeout=180)
+                                   shutdown_kernel="immediate", start_timeout=KERNEL_START_TIMEOUT)
     except Exception as error:  # the notebook's error is checked by the tests
         return out, f"{type(error).__name__}: {error}"
     return out, None

@@ -254,7 +254,7 @@ class StandinAPI:
     # ------------------------------------------------------------------ answering
 
     def _answer(self, wanted: _cassette.Request, *, play: bool) -> _Answer:
-        """The recording for ``wanted`` (the first not yet played, as replay picks it), or the stand-in's 404."""
+        """The recording for ``wanted`` (the least played, as replay picks it), or the stand-in's 404."""
         wanted = _loosened(wanted)
         with self._lock:
             hits = [i for i, (recorded, _) in enumerate(self._recorded) if _cassette.matches(wanted, recorded)]
@@ -263,15 +263,10 @@ class StandinAPI:
                 body = {"object": "error", "message": message, "type": "not_found", "param": None,
                         "code": "standin_miss", "raw_status_code": 404}
                 return _Answer(404, {"content-type": "application/json"}, json.dumps(body).encode())
-            unplayed = [i for i in hits if not self._plays[i]]
-            if not unplayed:  # all played: start over
-                unplayed = hits
-                if play:
-                    for i in hits:
-                        self._plays[i] = 0
+            index = min(hits, key=self._plays.__getitem__)  # least played, then first recorded
             if play:
-                self._plays[unplayed[0]] += 1
-        response = self._recorded[unplayed[0]][1]
+                self._plays[index] += 1
+        response = self._recorded[index][1]
         headers = {"content-type": response["content-type"]} if response.get("content-type") else {}
         return _Answer(response["status"]["code"], headers, _cassette.body_bytes(response))
 

@@ -99,6 +99,13 @@ def test_live_client_never_shows_its_key(clean_env):
 def test_public_surface_is_listed(clean_env):
     for name in cookbook.__all__:
         assert getattr(cookbook, name) is not None
+    assert set(cookbook.__all__) <= set(dir(cookbook))  # names loaded on first use included: tab completion
+
+
+def test_the_client_line_names_the_cassettes_it_answers_from(clean_env):
+    assert "all 8 bundled cassettes" in str(make_client("replay").cookbook)
+    two = make_client("replay", cassette=["01_hello_world", "03_custom_connector"])
+    assert "cassettes 01_hello_world, 03_custom_connector" in str(two.cookbook)
 
 
 def test_oauth_token_comes_from_the_named_variable(clean_env, monkeypatch):
