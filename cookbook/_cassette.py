@@ -326,9 +326,14 @@ _Dumper.add_representer(str, _str_presenter)
 _DERIVED = ("format", "provenance", "exchanges", "note", "interactions")  # what dumps() writes itself
 
 
+def read_yaml(text: str) -> Any:
+    """YAML read safely, with libyaml's fast loader when PyYAML has it."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def loads(text: str) -> dict:
     """A cassette file's content: its metadata and ``interactions``, each exchange as the file has it."""
-    doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    doc = read_yaml(text) or {}
     if doc.get("format") != FORMAT:
         raise ValueError(f"not a cookbook cassette (format {doc.get('format')!r}, expected {FORMAT!r})")
     return doc

@@ -17,10 +17,10 @@ from importlib.resources import files
 from typing import Any
 
 import pydantic
-import yaml
 from mistralai.client import errors
 
 from . import _markup
+from ._cassette import read_yaml
 from ._client import context_of
 from ._display import provenance_note, show
 from ._http import httpx
@@ -39,7 +39,7 @@ def _advice(entry: dict) -> Advice:
     return Advice(entry["cause"], entry["fix"], tuple(entry.get("keywords", ())))
 
 
-_TABLE = yaml.safe_load(files("cookbook").joinpath("advice.yaml").read_text(encoding="utf-8"))
+_TABLE = read_yaml(files("cookbook").joinpath("advice.yaml").read_text(encoding="utf-8"))
 ADVICE = {int(status): tuple(map(_advice, items)) for status, items in _TABLE["by_status"].items()}
 OTHER = {name: _advice(entry) for name, entry in _TABLE["other"].items()}
 STREAM, DROPPED, TIMEOUT = OTHER["stream"], OTHER["dropped"], OTHER["timeout"]  # also for the stream's errors

@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,7 +28,7 @@ from mcp_types import PARSE_ERROR, Implementation, PaginatedRequestParams
 from . import _cassette, _markup
 from ._display import provenance_note
 from ._errors import CookbookError, ReplayMiss
-from ._explain import ErrorCard
+from ._explain import ErrorCard, status_title
 from ._http import httpx
 from ._transport import PROVENANCE_HEADER, LiveTransport
 
@@ -164,8 +163,7 @@ class _Failure:
         self.answer = next((a for a in answers if a.odd), answers[-1] if answers else _Answer("'initialize'", 0, ""))
         self.status = self.answer.status if self.answer.odd else None
         self.error = root if isinstance(root, MCPError) else None  # a JSON-RPC error
-        status = f"{self.status} {HTTPStatus(self.status).phrase}" if self.status in set(HTTPStatus) else self.status
-        self.said = f"{url} answered HTTP {status} to the MCP {self.answer.method} request."
+        self.said = f"{url} answered HTTP {status_title(self.status, '')} to the MCP {self.answer.method} request."
         self.detail = f"{type(root).__name__}: {root}" if str(root).strip() else type(root).__name__
 
     def explained(self) -> McpPreflightError:
@@ -260,7 +258,7 @@ def _replaying(url: str, replay: Any) -> httpx.AsyncBaseTransport:
     """The client's replay transport, if its cassettes hold an ``initialize`` sent to ``url`` (recordings match on
     path and body, not host, and every preflight starts with the same ``initialize``)."""
     recorded = sorted({r.uri for c in replay.cassettes for r in c.requests
-                       if _method(r.parsed) == "'initialize'"})
+                       if r.method == "POST" and isinstance(r.parsed, dict) and r.parsed.get("method") == "initialize"})
     names = tuple(Path(c.path).stem for c in replay.cassettes)
     if not any(httpx.URL(uri) == httpx.URL(url) for uri in recorded):
         raise ReplayMiss(

@@ -27,7 +27,7 @@ from ._display import RenderedResponse
 from ._display import read_field as field
 from ._errors import ReplayMiss
 from ._explain import ErrorCard, explain
-from ._stream import LiveView
+from ._stream import LiveView, ResponseStreamError, StreamInterrupted
 from ._tools import BUILT_IN_TOOLS, as_dict, check_tools, user_texts
 
 __all__ = ["Playground", "ToolPicker", "masked_tools"]
@@ -122,6 +122,17 @@ def _call(owner: Any, call: Callable[[Any], Any], done: Callable[[Any], None],
 
 
 # ----------------------------------------------------------------------- the tool picker
+
+
+def _all_connectors(client: Any) -> list:
+    """Every connector of the account, page after page (a cursor seen twice ends the listing)."""
+    page, seen = client.beta.connectors.list(), set()
+    items = list(field(page, "items", []))
+    while (cursor := field(field(page, "pagination"), "next_cursor")) and cursor not in seen:
+        seen.add(cursor)
+        page = client.beta.connectors.list(cursor=cursor)
+        items += field(page, "items", [])
+    return items
 
 
 class _Connector:
@@ -264,11 +275,11 @@ class ToolPicker(W.VBox):
 
     def reload(self) -> asyncio.Task | None:
         """(Re)list the account's connectors; the current choices are kept."""
-        return _call(self, lambda client: field(client.beta.connectors.list(), "items", []), self._listed,
-                     self._not_listed)
+        return _call(self, _all_connectors, self._listed, self._not_listed)
 
     def set_tools(self, tools: Sequence[Any]) -> None:
-        """Check, filter and authorize exactly as ``tools`` says; a list the picker cannot show changes nothing."""
+        """Check and filter as ``tools`` says, and set the tokens it carries (a token set before and not in
+        ``tools`` is kept); a list the picker cannot show changes nothing."""
         check_tools(list(tools))
         tools = [as_dict(tool) for tool in tools]
         for tool in tools:
@@ -371,7 +382,7 @@ def _recorded(client: Any) -> list[tuple[str, str, list, bool]]:
     found = []
     for body in answered_bodies(client.cookbook.transport.cassettes):
         prompt = next((text for text in user_texts(body.get("inputs")) if isinstance(text, str)), None)
-        if prompt is not None:
+        if prompt is not None and isinstance(body.get("model"), str):  # an agent's prompt needs its agent
             found.append((prompt, body.get("model"), body.get("tools") or [], bool(body.get("stream"))))
     return found
 
@@ -465,7 +476,7 @@ class Playground(W.VBox):
 
     def _failed(self, error: BaseException) -> None:
         """An error card, under what had arrived of the answer when the error carries it."""
-        partial = getattr(error, "partial", None)
+        partial = error.partial if isinstance(error, ResponseStreamError | StreamInterrupted) else None
         self._show(*([partial] if partial is not None else []), explain(error))
         self._busy(False, "failed")
 

@@ -382,10 +382,10 @@ async def test_a_live_run_is_a_task_so_the_kernel_keeps_handling_widget_messages
     assert playground.picker.note.value == ""  # the connectors list is on its way, as a task
     await playground.picker.ready()
     assert [r["path"] for r in fake_api.requests] == ["/v1/connectors?page_size=100"]
-    # (the fake API's page is one the SDK cannot read: the picker says so in a line, built-in tools stay usable)
-    assert re.search("no connectors yet|Could not list the connectors", playground.picker.note.value)
+    # (the fake API's account has no connectors: the picker says so in a line, built-in tools stay usable)
+    assert "This account has no connectors yet." in playground.picker.note.value
     playground.prompt.value = "What is the capital of France?"
-    playground.run_button.click()  # returns at once: the request runs on the event loop
+    playground.run_button.click()  # returns at once: the request runs in a worker thread a task awaits
     task = playground.task
     assert task is not None and not task.done()
     assert playground.run_button.disabled and playground.run_button.description == "Running…"
@@ -449,3 +449,9 @@ def test_a_static_page_shows_what_the_playground_would_send(replay05):
     static = bundle["text/html"]
     assert "<b>Playground</b> (replay mode)" in static and "What tools do you have access to?" in static
     assert "&#34;include&#34;: [\n        &#34;ask_question&#34;" in static
+
+
+def test_the_playground_offers_no_prompt_that_only_an_agent_answers(no_network):
+    agent_prompts = set(recorded_prompts("06_agent_with_connectors"))  # every one asked of the recipe's agent
+    playground = Playground(make_client("replay", cassette="06_agent_with_connectors"))
+    assert agent_prompts and not agent_prompts & set(playground.prompts)
