@@ -122,27 +122,28 @@ def has_pip(python):
     return _output([python, "-m", "pip", "--version"])[0] == 0
 
 
-def ensure_pip(python, index_url=None, workdir=None):
+def ensure_pip(python, index_url=None):
     """Pip in the environment of ``python``: there already, from ensurepip, or from the index's wheel."""
     if has_pip(python):
         return
+    index_url = index_url or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX
     if has_ensurepip():
         code, out = _output([python, "-m", "ensurepip", "--default-pip"])
         if code == 0 and has_pip(python):
             return
-        say("ensurepip failed, fetching pip from the index instead:\n" + out.strip())
-    index_url = index_url or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX
-    say("this Python has no ensurepip: fetching pip from %s" % index_url)
+        say("ensurepip failed, fetching pip from %s instead:\n%s" % (index_url, out.strip()))
+    else:
+        say("this Python has no ensurepip: fetching pip from %s" % index_url)
     found = find_pip_wheel(index_url, python_version=python_version_of(python) or sys.version_info[:2])
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="bootstrap-pip-", dir=workdir)
-    wheel = download(found["url"], os.path.join(folder, found["filename"]), found.get("sha256"))
-    # pip runs from its own wheel (a zip file Python can import from) and installs that same file.
-    code, out = _output([python, os.path.join(wheel, "pip"), "install", "--no-index", "--no-deps",
-                         "--disable-pip-version-check", "--quiet", wheel])
-    if code != 0 or not has_pip(python):
-        raise BootstrapError("pip did not install itself from %s:\n%s" % (wheel, out.strip()))
+    with tempfile.TemporaryDirectory(prefix="bootstrap-pip-") as folder:
+        wheel = download(found["url"], os.path.join(folder, found["filename"]), found.get("sha256"))
+        # pip runs from its own wheel (a zip file Python can import from) and installs that same file.
+        code, out = _output([python, os.path.join(wheel, "pip"), "install", "--no-index", "--no-deps",
+                             "--disable-pip-version-check", "--quiet", wheel])
+        if code != 0 or not has_pip(python):
+            raise BootstrapError("pip did not install itself from %s:\n%s" % (found["url"], out.strip()))
     say("pip %s installed from %s" % (found["version"], found["url"]))
 
 
