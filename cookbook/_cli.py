@@ -2,7 +2,7 @@
 
 Each command checks its command line as a :class:`Plan` (a mistake: exit status 2, before anything runs or is
 written), then runs the recipes in a process pool. papermill and nbconvert are imported only where they are used,
-so that ``cookbook --help`` stays quick.
+so that ``cookbook --help`` need not load them.
 """
 
 from __future__ import annotations
