@@ -307,9 +307,10 @@ class LiveView:
         self.last = float("-inf")
 
     def feed(self, event: Any) -> None:
-        kind = self.assembler.feed(event)
+        data = self.assembler.data(event)  # read once: the assembler takes it as JSON too
+        kind = self.assembler.feed(data)
         if kind == "message.output.delta" and hasattr(self.view, "delta"):
-            self.view.delta(self.assembler.data(event))
+            self.view.delta(data)
         now = self.clock()
         if kind not in self.QUIET or now - self.last >= self.interval:
             self.view.update(self.assembler.rendered(self.context, live=True), True)
