@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 CREATED = "2026-11-25T10:00:00Z"
 
@@ -52,6 +53,7 @@ class FakeMistralAPI:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.answer = "The capital of France is Paris."
+        self.connector_pages: list[list[dict]] = []  # GET /v1/connectors pages; page N+1 has the cursor "pN"
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,7 +87,11 @@ class FakeMistralAPI:
 
             def do_GET(self):
                 self._record()
-                body = {"items": [], "pagination": {"page_size": 100, "next_cursor": None}}
+                cursor = parse_qs(urlsplit(self.path).query).get("cursor", ["p0"])[0]
+                index, pages = int(cursor[1:]), owner.connector_pages
+                following = f"p{index + 1}" if index + 1 < len(pages) else None
+                body = {"items": pages[index] if index < len(pages) else [],
+                        "pagination": {"page_size": 100, "next_cursor": following}}
                 return self._reply(200, json.dumps(body).encode(), "application/json")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -19,7 +19,7 @@ from recipes import BY_SLUG
 from test_cassette_schema import check_interaction
 
 from cookbook import McpServerInfo, McpTool, Playground, RenderedResponse, ToolPicker, make_client
-from cookbook._cassette import loads, recorded_prompts
+from cookbook._cassette import BUNDLED_DIR, loads, recorded_prompts
 
 HOSTILE = Path(__file__).parent / "fixtures" / "cassettes" / "hostile.yaml"
 DEEPWIKI_TOOLS = ["ask_question", "read_wiki_contents", "read_wiki_structure"]
@@ -455,3 +455,17 @@ def test_the_playground_offers_no_prompt_that_only_an_agent_answers(no_network):
     agent_prompts = set(recorded_prompts("06_agent_with_connectors"))  # every one asked of the recipe's agent
     playground = Playground(make_client("replay", cassette="06_agent_with_connectors"))
     assert agent_prompts and not agent_prompts & set(playground.prompts)
+
+
+async def test_the_picker_lists_the_connectors_of_every_page(fake_api, clean_env):
+    listed = next(item["response"]["json"]["items"] for item in loads(
+        (BUNDLED_DIR / "04_multiple_tools.yaml").read_text())["interactions"]
+        if item["request"]["method"] == "GET" and item["request"]["uri"].endswith("/v1/connectors?page_size=100"))
+    fake_api.connector_pages = [[{**listed[0], "name": f"page{n}_connector"}] for n in range(3)]
+    picker = ToolPicker(make_client("live", api_key=KEY, server_url=fake_api.url))
+    await picker.ready()
+    assert [r["path"] for r in fake_api.requests] == ["/v1/connectors?page_size=100",
+                                                      "/v1/connectors?cursor=p1&page_size=100",
+                                                      "/v1/connectors?cursor=p2&page_size=100"]
+    for n in range(3):
+        assert picker.connector(f"page{n}_connector").check.description == f"page{n}_connector"
