@@ -1,11 +1,12 @@
 """Tool specs and request checks: mistakes the recipes' error tables describe, caught before anything is sent.
 
-``web_search()`` and ``connector(...)`` build specs that cannot be invalid. Plain dicts, as the recipes write
-them, keep working: a cookbook client checks them the same way, before the SDK builds the request.
+``web_search()`` and ``connector(...)`` build specs that cannot be invalid; plain dicts and SDK models, as the
+recipes write them, are checked the same way by a cookbook client before the SDK builds the request.
 """
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -34,9 +35,6 @@ class InvalidRequest(CookbookError, ValueError):
                              "anyway, to see the API's own answer.)")
 
 
-# --------------------------------------------------------------------------- builders
-
-
 def web_search(*, premium: bool = False) -> dict:
     """The built-in web search tool (``premium=True`` for ``web_search_premium``)."""
     return {"type": "web_search_premium" if premium else "web_search"}
@@ -60,9 +58,6 @@ def connector(connector_id: str, *, include: Iterable[str] | None = None, exclud
     return spec
 
 
-# --------------------------------------------------------------------------- checks
-
-
 def as_dict(tool: Any) -> Any:
     """A tool (or an input entry) as a dict, whether given as a dict or as an SDK model."""
     if hasattr(tool, "model_dump"):
@@ -70,43 +65,9 @@ def as_dict(tool: Any) -> Any:
     return tool
 
 
-def _check_names(where: str, key: str, names: Any) -> None:
-    if isinstance(names, str) or not isinstance(names, (list, tuple)):
-        raise InvalidRequest(f"{where}: tool_configuration.{key} must be a list of tool names, e.g. [{names!r}].")
-    for name in names:
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidRequest(f"{where}: tool_configuration.{key} holds {name!r}; tool names are non-empty "
-                                 "strings, exactly as the MCP server lists them (client.beta.connectors.list_tools).")
-
-
-def _check_type(where: str, kind: Any) -> None:
-    if kind not in TOOL_TYPES:
-        squeezed = kind.replace("-", "").replace("_", "").replace(" ", "").lower() if isinstance(kind, str) else None
-        near = [t for t in TOOL_TYPES if t.replace("_", "") == squeezed]
-        hint = f" Did you mean {near[0]!r}?" if near else ""
-        raise InvalidRequest(f"{where} has type {kind!r}, which is not a tool type.{hint} Use one of: "
-                             f"{', '.join(TOOL_TYPES)}.")
-
-
-def _check_filters(where: str, config: Any) -> None:
-    if not isinstance(config, Mapping):
-        raise InvalidRequest(f"{where}: tool_configuration must be a dict with include or exclude.")
-    if config.get("include") is not None and config.get("exclude") is not None:
-        raise InvalidRequest(f"{where}: tool_configuration has both include and exclude. Use one: include "
-                             "keeps only the listed tools, exclude hides the listed tools.")
-    for key in ("include", "exclude"):
-        if config.get(key) is not None:
-            _check_names(where, key, config[key])
-
-
-def _check_authorization(where: str, auth: Any) -> None:
-    value = auth.get("value") if isinstance(auth, Mapping) else None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequest(f"{where}: authorization needs a token: {{'type': 'oauth2-token', 'value': <the "
-                             "access token>}; read it from an environment variable (cookbook.oauth_token).")
-
-
 def _check_connector(where: str, tool: Mapping, seen: dict[str, str]) -> None:
+    """Refuse a connector spec without an id, listed twice (``seen``: connector -> where), with a bad filter or
+    an authorization without a token."""
     connector_id = tool.get("connector_id")
     if not isinstance(connector_id, str) or not connector_id.strip():
         raise InvalidRequest(f"{where}: a connector needs connector_id, its name or UUID, e.g. "
@@ -115,9 +76,24 @@ def _check_connector(where: str, tool: Mapping, seen: dict[str, str]) -> None:
         raise InvalidRequest(f"{where}: connector {connector_id!r} is already {seen[connector_id]}. "
                              "List each connector once; put all its settings in that one entry.")
     seen[connector_id] = where
-    _check_filters(where, tool.get("tool_configuration") or {})
-    if tool.get("authorization") is not None:
-        _check_authorization(where, tool["authorization"])
+    config = tool.get("tool_configuration") or {}
+    if not isinstance(config, Mapping):
+        raise InvalidRequest(f"{where}: tool_configuration must be a dict with include or exclude.")
+    filters = {key: config[key] for key in ("include", "exclude") if config.get(key) is not None}
+    if len(filters) == 2:
+        raise InvalidRequest(f"{where}: tool_configuration has both include and exclude. Use one: include "
+                             "keeps only the listed tools, exclude hides the listed tools.")
+    for key, names in filters.items():
+        if isinstance(names, str) or not isinstance(names, list | tuple):
+            raise InvalidRequest(f"{where}: tool_configuration.{key} must be a list of tool names, e.g. [{names!r}].")
+        if bad := [name for name in names if not isinstance(name, str) or not name.strip()]:
+            raise InvalidRequest(f"{where}: tool_configuration.{key} holds {bad[0]!r}; tool names are non-empty "
+                                 "strings, exactly as the MCP server lists them (client.beta.connectors.list_tools).")
+    auth = tool.get("authorization")
+    token = auth.get("value") if isinstance(auth, Mapping) else None
+    if auth is not None and (not isinstance(token, str) or not token.strip()):
+        raise InvalidRequest(f"{where}: authorization needs a token: {{'type': 'oauth2-token', 'value': <the "
+                             "access token>}; read it from an environment variable (cookbook.oauth_token).")
 
 
 def check_tools(tools: Any) -> None:
@@ -126,13 +102,18 @@ def check_tools(tools: Any) -> None:
         return
     if isinstance(tools, Mapping) or not isinstance(tools, list | tuple):
         raise InvalidRequest("tools must be a list of tool specs, e.g. tools=[{'type': 'web_search'}].")
-    seen: dict[str, str] = {}  # connector -> where it was listed
+    seen: dict[str, str] = {}
     for index, raw in enumerate(tools):
         tool, where = as_dict(raw), f"tools[{index}]"
         if not isinstance(tool, Mapping):
             raise InvalidRequest(f"{where} is {tool!r}: each tool is a dict such as {{'type': 'web_search'}}.")
-        _check_type(where, tool.get("type"))
-        if tool.get("type") == "connector":
+        kind = tool.get("type")
+        if kind not in TOOL_TYPES:
+            squeezed = re.sub(r"[-_ ]", "", kind).lower() if isinstance(kind, str) else None
+            hint = next((f" Did you mean {t!r}?" for t in TOOL_TYPES if t.replace("_", "") == squeezed), "")
+            raise InvalidRequest(f"{where} has type {kind!r}, which is not a tool type.{hint} Use one of: "
+                                 f"{', '.join(TOOL_TYPES)}.")
+        if kind == "connector":
             _check_connector(where, tool, seen)
 
 
@@ -140,12 +121,9 @@ def user_texts(inputs: Any) -> list[Any]:
     """The contents of the user entries of a conversation's ``inputs`` (a string is one user entry)."""
     if isinstance(inputs, str):
         return [inputs]
-    texts = []
-    for entry in inputs if isinstance(inputs, (list, tuple)) else []:
-        entry = as_dict(entry)
-        if isinstance(entry, Mapping) and entry.get("role", "user") == "user" and "content" in entry:
-            texts.append(entry["content"])
-    return texts
+    entries = [as_dict(entry) for entry in inputs] if isinstance(inputs, list | tuple) else []
+    return [entry["content"] for entry in entries
+            if isinstance(entry, Mapping) and entry.get("role", "user") == "user" and "content" in entry]
 
 
 def check_conversation(arguments: Mapping[str, Any]) -> None:
