@@ -1,5 +1,4 @@
-"""The cookbook's own exceptions. Those with a card of their own say so with a ``card`` property (the others get
-the general one from ``_explain``)."""
+"""The cookbook's own exceptions; one with a card of its own has a ``card`` property (see ``_explain``)."""
 
 from __future__ import annotations
 
@@ -18,11 +17,8 @@ class ConfigurationError(CookbookError, ValueError):
 
 
 class ReplayMiss(CookbookError, LookupError):
-    """A request in replay mode has no recording to answer it.
-
-    The message names the cassettes searched, shows the request and how it differs from the nearest recorded one,
-    and says how to run it for real.
-    """
+    """A request in replay mode has no recording to answer it: the message names the cassettes searched, how the
+    request differs from the nearest recorded one, and how to run it for real."""
 
     def __init__(self, message: str, *, method: str = "", path: str = "", cassettes: tuple[str, ...] = ()):
         super().__init__(message)

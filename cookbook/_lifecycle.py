@@ -29,10 +29,7 @@ async def _deleting(what: str, delete: Callable[[], Awaitable[Any]]) -> AsyncIte
 
 @asynccontextmanager
 async def temporary_agent(client: Any, **create: Any) -> AsyncIterator[Any]:
-    """Create an agent (``client.beta.agents.create_async(**create)``), yield it, delete it when the block ends.
-
-    Nothing is deleted when the create itself fails, since nothing was created.
-    """
+    """Create an agent (``client.beta.agents.create_async(**create)``), yield it, delete it when the block ends."""
     agent = await client.beta.agents.create_async(**create)
     async with _deleting(f"agent {agent.id}", lambda: client.beta.agents.delete_async(agent_id=agent.id)):
         yield agent
@@ -40,11 +37,8 @@ async def temporary_agent(client: Any, **create: Any) -> AsyncIterator[Any]:
 
 @asynccontextmanager
 async def temporary_connector(client: Any, **request: Any) -> AsyncIterator[Any]:
-    """Create a connector (``client.beta.connectors.create_async(request={...})``), yield it, delete it after.
-
-    ``request`` holds the create fields (``name``, ``description``, ``server``, ``visibility``; ``protocol``
-    defaults to ``"mcp"``).
-    """
+    """Create a connector (``client.beta.connectors.create_async(request={"protocol": "mcp", **request})``),
+    yield it, delete it when the block ends."""
     connector = await client.beta.connectors.create_async(request={"protocol": "mcp", **request})
     async with _deleting(f"connector {connector.id}",
                          lambda: client.beta.connectors.delete_async(connector_id=str(connector.id))):
