@@ -1,4 +1,4 @@
-"""The same requests in curl and in the TypeScript SDK, generated from ``client.cookbook.sent`` (already scrubbed).
+"""curl and TypeScript SDK equivalents of the requests a client sent (``client.cookbook.sent``, already scrubbed).
 
 Both are programs to copy as they stand: the key and an OAuth token come from the notebook's environment variables;
 what a snippet creates, its later requests use and delete (curl reads the id with ``jq``, TypeScript from the create's
@@ -12,6 +12,7 @@ import math
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -22,10 +23,9 @@ from ._cassette import PLACEHOLDER
 from ._client import KEY_VARIABLE, SentRequest
 
 API_URL = "https://api.mistral.ai"
-# Fields the SDKs fill in with the API's defaults, in a conversation's inputs and at its top level (tests/
-# test_snippets.py checks, through the SDK's request models, that the request means the same without them).
+# Fields the SDKs fill in with the API's defaults in a conversation's inputs (and "stream": false at its top level);
+# tests/test_snippets.py checks, through the SDK's request models, that the request means the same without them.
 _INPUT_DEFAULTS = {"object": "entry", "type": "message.input", "prefix": False}
-_CONVERSATION_DEFAULTS = {"stream": False}
 # Objects whose keys are data, not SDK field names: their keys stay as they are.
 _FREE_FORM = {"metadata", "parameters", "input_schema", "json_schema", "schema", "headers", "arguments"}
 _REF = re.compile(r'"\\u0000(.+?)\\u0000"')  # a _ref() stand-in, in JSON
@@ -41,30 +41,32 @@ class _Call(NamedTuple):
     path: str
     sdk: str
     result: str = ""
-    use: tuple[str, ...] = ()
+    use: str = ""
     id: str = ""
     stream: bool = False
 
 
+_READ_STREAM = """for await (const event of RESULT) {
+  if (event.data.type === "message.output.delta") {
+    const content = event.data.content;  // text, or a chunk (text, a reference to a source, ...)
+    process.stdout.write(typeof content === "string" ? content : "text" in content ? content.text : "");
+  }
+}
+process.stdout.write("\\n");"""
+# The SDK reads a created connector as an MCP or HTTP one, or keeps the JSON (`raw`) of one it cannot parse.
+_CONNECTOR_ID = 'const RESULTId = "id" in RESULT ? RESULT.id : (RESULT.raw as { id: string }).id;\n'
 _CALLS = (
-    _Call("POST", "/v1/conversations", "conversations.start", "response", ("console.log(RESULT.outputs);",)),
-    _Call("POST", "/v1/conversations", "conversations.startStream", "stream", (
-        "for await (const event of RESULT) {",
-        '  if (event.data.type === "message.output.delta") {',
-        "    const content = event.data.content;  // text, or a chunk (text, a reference to a source, ...)",
-        '    process.stdout.write(typeof content === "string" ? content : "text" in content ? content.text : "");',
-        "  }", "}", 'process.stdout.write("\\n");'), stream=True),
-    _Call("POST", "/v1/agents", "agents.create", "agent", ("console.log(`Created agent ${RESULT.id}`);",), "RESULT.id"),
+    _Call("POST", "/v1/conversations", "conversations.start", "response", "console.log(RESULT.outputs);"),
+    _Call("POST", "/v1/conversations", "conversations.startStream", "stream", _READ_STREAM, stream=True),
+    _Call("POST", "/v1/agents", "agents.create", "agent", "console.log(`Created agent ${RESULT.id}`);", "RESULT.id"),
     _Call("DELETE", "/v1/agents/(?P<agentId>[^/]+)", "agents.delete"),
-    # the SDK reads the answer as an MCP or HTTP connector, or keeps the JSON (`raw`) of one it cannot parse
-    _Call("POST", "/v1/connectors", "connectors.create", "connector", (
-        'const RESULTId = "id" in RESULT ? RESULT.id : (RESULT.raw as { id: string }).id;',
-        "console.log(`Created connector ${RESULTId}`);"), "RESULTId"),
-    _Call("GET", "/v1/connectors", "connectors.list", "connectors", ("console.log(RESULT.items);",)),
+    _Call("POST", "/v1/connectors", "connectors.create", "connector",
+          _CONNECTOR_ID + "console.log(`Created connector ${RESULTId}`);", "RESULTId"),
+    _Call("GET", "/v1/connectors", "connectors.list", "connectors", "console.log(RESULT.items);"),
     _Call("GET", "/v1/connectors/(?P<connectorIdOrName>[^/]+)/tools", "connectors.listTools", "tools",
-          ("console.log(RESULT);",)),
+          "console.log(RESULT);"),
     _Call("DELETE", "/v1/connectors/(?P<connectorId>[^/]+)", "connectors.delete", "deleted",
-          ("console.log(RESULT.message);",)),
+          "console.log(RESULT.message);"),
 )
 
 
@@ -74,8 +76,7 @@ def _ref(name: str) -> str:
 
 
 def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+    return re.sub(r"_([^_]?)", lambda match: match[1].upper(), name)
 
 
 def _path(request: SentRequest) -> str:
@@ -104,7 +105,7 @@ def shortened(request: SentRequest) -> Any:
     body = request.body
     if request.method != "POST" or not _path(request).startswith("/v1/conversations") or not isinstance(body, dict):
         return body
-    body = _without(body, _CONVERSATION_DEFAULTS)
+    body = _without(body, {"stream": False})
     if isinstance(body.get("inputs"), list):
         body["inputs"] = [_without(i, _INPUT_DEFAULTS) if isinstance(i, dict) else i for i in body["inputs"]]
     return body
@@ -155,19 +156,12 @@ def _ts_literal(value: Any, indent: int = 0, *, free: bool = False, width: float
     return opening.strip() + "\n" + ",\n".join(lines) + ",\n" + "  " * indent + closing.strip()
 
 
-def _shell_json(value: Any) -> str:
-    """``value`` as JSON inside single quotes for the shell, each :func:`_ref` stand-in spliced in as ``"$VAR"``
-    (the single quote closed, the variable expanded in double quotes, the single quote reopened)."""
-    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
-    return "'" + _REF.sub("\"'\"${\\1}\"'\"", text.replace("'", "'\\''")) + "'"
-
-
 @dataclass
 class _Created:
-    """Something a request of the snippet created: its kind, the id the API gave it, and the names that hold it."""
+    """Something a request of the snippet created, and the names that hold its id."""
 
     kind: str  # "agent" or "connector"
-    id: str
+    id: str  # the id the API gave it
     index: int  # of its create request
     ts: str  # the TypeScript expression of its id: agent.id, connectorId
     shell: str  # the shell variable holding the id: AGENT_ID
@@ -235,7 +229,7 @@ class Equivalents:
         argument = "" if argument is None else _ts_literal(_substituted(argument, ids, _ref(self.token_ts)))
         name = self.names.get(index, "")
         call_line = f"{f'const {name} = ' if name else ''}await client.beta.{call.sdk}({argument});"
-        return "\n".join([call_line, *(line.replace("RESULT", name) for line in call.use)])
+        return "\n".join(filter(None, [call_line, call.use.replace("RESULT", name)]))
 
     def _ts_block(self, start: int, stop: int) -> str:
         """Requests ``start`` to ``stop``: those that use a created thing in ``try``, its delete in ``finally``."""
@@ -251,7 +245,7 @@ class Equivalents:
             index += 1
         return "\n\n".join(parts)
 
-    @property
+    @cached_property
     def typescript(self) -> str:
         """The program: checked reads of the environment, then the statements in ``async function main()``."""
         base = self.requests[0].url.split("/v1/", 1)[0] if self.requests else API_URL
@@ -272,15 +266,19 @@ class Equivalents:
             lines.append('-H "Accept: text/event-stream"')
         body = _substituted(shortened(request), {i: _ref(c.shell) for i, c in self.ids.items()}, _ref(self.token))
         if body is not None:
-            lines += ['-H "Content-Type: application/json"', "-d " + _shell_json(body)]
+            # JSON in single quotes; a reference closes the quote, expands "${VAR}" in double quotes and reopens it
+            text = body if isinstance(body, str) else json.dumps(body, indent=2, ensure_ascii=False)
+            lines += ['-H "Content-Type: application/json"',
+                      "-d '" + _REF.sub("\"'\"${\\1}\"'\"", text.replace("'", "'\\''")) + "'"]
         command = " \\\n  ".join(lines)
         if created is None:
             return command
         return (f"# jq reads the new {created.kind}'s id from the answer\n{created.shell}=$({command} | jq -r .id)\n"
                 f'echo "Created {created.kind} ${{{created.shell}}}"')
 
-    @property
+    @cached_property
     def curl(self) -> str:
+        """The commands, after a comment naming the environment variables they read (and jq, if they need it)."""
         variables = [KEY_VARIABLE] + ([self.token] if self.uses_token else [])
         head = [f"# Reads {' and '.join(f'${v}' for v in variables)} from the environment."]
         if self.created:
@@ -288,16 +286,11 @@ class Equivalents:
         return "\n".join(head) + "\n\n" + "\n\n".join(self._curl_command(i) for i in range(len(self.requests)))
 
     def __str__(self) -> str:
-        return self._text(self.curl, self.typescript)
-
-    @staticmethod
-    def _text(curl: str, typescript: str) -> str:
-        return f"# curl\n{curl}\n\n// TypeScript\n{typescript}"
+        return f"# curl\n{self.curl}\n\n// TypeScript\n{self.typescript}"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        curl, typescript = self.curl, self.typescript  # each built once per display
-        page = _markup.render("snippets.html.j2", blocks=[("curl", curl), ("TypeScript", typescript)])
-        return _markup.mimebundle(self._text(curl, typescript), page, include, exclude)
+        page = _markup.render("snippets.html.j2", blocks=[("curl", self.curl), ("TypeScript", self.typescript)])
+        return _markup.mimebundle(str(self), page, include, exclude)
 
 
 def equivalents(client: Any, last: int = 1, *, failed: bool = False) -> Equivalents:
