@@ -1,9 +1,9 @@
 """MCP preflight: an MCP server's identity and exact tool names, before it is registered as a connector.
 
-``inspect_mcp_server`` lists the tools with the official ``mcp`` SDK over streamable HTTP within ``timeout``,
-in the mode of the cookbook client it is given; each failure is one :class:`McpPreflightError` (cause and fix,
-from the rules in :data:`_RULES`). Recordings keep the JSON-RPC POSTs only: without a session id, a replay
-sends no GET stream or DELETE. An SDK that offers another protocol version misses older recordings.
+``inspect_mcp_server`` lists the tools with the official ``mcp`` SDK over streamable HTTP within ``timeout``, in the
+mode of the cookbook client it is given; each failure is one :class:`McpPreflightError`, explained by the first of
+:data:`_RULES` that holds. Recordings keep the JSON-RPC POSTs only: without a session id, a replay sends no GET
+stream or DELETE. An SDK that offers another protocol version misses older recordings.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import asyncio
 import contextvars
 import json
 import logging
-import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +31,7 @@ from ._explain import ErrorCard, status_title
 from ._http import httpx
 from ._transport import PROVENANCE_HEADER, LiveTransport
 
-__all__ = ["McpPreflightError", "McpServerInfo", "McpTool", "inspect_mcp_server", "inspect_mcp_server_sync",
-           "record_mcp_preflight"]
+__all__ = ["McpPreflightError", "McpServerInfo", "McpTool", "inspect_mcp_server", "inspect_mcp_server_sync"]
 
 # ``clientInfo`` in ``initialize``: recordings match on their body, so this is not the package version.
 CLIENT_INFO = {"name": "mistral-connectors-cookbook", "version": "1"}
@@ -238,11 +236,9 @@ class _Recording(httpx.AsyncBaseTransport):
     """Record: JSON-RPC POSTs are sent and written to ``cassette``; the session's GET (a stream that stays
     open) and DELETE are only sent, since a replay never sends them."""
 
-    def __init__(self, cassette: Path, headers: Mapping[str, str] | None):
-        secrets = _cassette.Secrets()  # never written: the values of the headers given, and their tokens
-        for value in (headers or {}).values():
-            secrets.add(value)
-            secrets.add(str(value).partition(" ")[2])
+    def __init__(self, cassette: Path, headers: Mapping[str, str]):
+        # never written: the value of every header given, and its token ("Bearer <token>")
+        secrets = _cassette.Secrets(s for value in headers.values() for s in (value, str(value).partition(" ")[2]))
         self._recorder, self._direct = LiveTransport(secrets, cassette), httpx.AsyncHTTPTransport(retries=0)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -264,49 +260,19 @@ def _replaying(url: str, replay: Any) -> httpx.AsyncBaseTransport:
         raise ReplayMiss(
             f"No recorded MCP preflight for {url} in cassette{'s' if len(names) != 1 else ''} "
             f"{', '.join(names) or '(none)'}.\nRecorded MCP servers: {', '.join(recorded) or 'none'}.\n"
-            "Run it live (a client in live mode, or none), or record it (a client in record mode, or "
-            "cookbook._mcp.record_mcp_preflight(url, cassette_path)).",
+            "Run it live (a client in live mode, or none), or record it (a client in record mode).",
             method="POST", path=httpx.URL(url).raw_path.decode("ascii"), cassettes=names)
     return httpx.MockTransport(replay.handle_async_request)  # closing it never closes the client's
 
 
-def _method(body: Any) -> str:
-    """A JSON-RPC message's method, quoted: 'initialize'."""
-    return repr(body["method"]) if isinstance(body, dict) and "method" in body else "JSON-RPC"
-
-
 async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10,
-                             client: Any = None) -> McpServerInfo:
+                             client: Any = None, transport: httpx.AsyncBaseTransport | None = None) -> McpServerInfo:
     """Initialize a session with the MCP server at ``url`` and list its tools, within ``timeout`` seconds.
 
     ``headers`` go with every request (e.g. ``{"Authorization": "Bearer ..."}``); a cookbook ``client`` sets the
-    mode (replay raises :class:`cookbook.ReplayMiss` for an unrecorded preflight; no client: live).
+    mode (replay raises :class:`cookbook.ReplayMiss` for an unrecorded preflight; no client: live). In live mode,
+    ``transport`` (an httpx transport such as ``httpx.MockTransport``) answers in place of the network.
     """
-    _check_arguments(url, timeout)
-    info = getattr(client, "cookbook", None)
-    mode = getattr(info, "mode", "live") if getattr(info, "transport", None) is not None else "live"
-    http_transport = (_replaying(url, info.transport) if mode == "replay"
-                      else _Recording(info.transport.cassette, headers) if mode == "record" else None)
-    return await _inspect(url, headers=headers, timeout=timeout, mode=mode, http_transport=http_transport)
-
-
-def inspect_mcp_server_sync(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10,
-                            client: Any = None) -> McpServerInfo:
-    """:func:`inspect_mcp_server` for code that is not async (scripts, widget callbacks)."""
-    return _run_sync(lambda: inspect_mcp_server(url, headers=headers, timeout=timeout, client=client))
-
-
-def record_mcp_preflight(url: str, cassette: str | os.PathLike[str], *, headers: Mapping[str, str] | None = None,
-                         timeout: float = 10) -> McpServerInfo:
-    """Run the preflight and add the exchange, scrubbed, to a cassette (replacing an earlier recording of the same
-    requests; header values are never written). Hand-written exchanges: ``tests/fixtures/mcp_preflight.py``."""
-    _check_arguments(url, timeout)
-    path = _cassette.resolve(cassette, must_exist=False, recording=True)
-    return _run_sync(lambda: _inspect(url, headers=headers, timeout=timeout, mode="record",
-                                      http_transport=_Recording(path, headers)))
-
-
-def _check_arguments(url: Any, timeout: Any) -> None:
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise McpPreflightError(
             f"{url!r} is not an http(s) URL.", kind="unreachable", url=str(url),
@@ -314,32 +280,28 @@ def _check_arguments(url: Any, timeout: Any) -> None:
             fix="Pass the full endpoint URL, e.g. https://mcp.deepwiki.com/mcp.")
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-
-
-def _run_sync(make: Callable[[], Coroutine[Any, Any, McpServerInfo]]) -> McpServerInfo:
-    """Runs on a fresh event loop in a worker thread: it works while a loop runs in this thread too."""
-    with ThreadPoolExecutor(1, thread_name_prefix="mcp-preflight") as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
-
-
-async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: float, mode: str,
-                   http_transport: httpx.AsyncBaseTransport | None) -> McpServerInfo:
-    """The preflight over ``http_transport`` (None: the network), bounded by ``timeout``."""
+    headers = dict(headers or {})
+    info = getattr(client, "cookbook", None)
+    mode = getattr(info, "mode", "live")
+    if mode == "replay":
+        transport = _replaying(url, info.transport)
+    elif mode == "record":
+        transport = _Recording(info.transport.cassette, headers)
     answers: list[_Answer] = []
     provenance: list[str] = []  # what a replayed answer rests on; the last one is the listing's
 
     async def note(response: httpx.Response) -> None:
         if response.request.method == "POST":  # the JSON-RPC messages; GET and DELETE are session plumbing
-            method = _method(json.loads(response.request.content))
+            method = json.loads(response.request.content).get("method")
             content_type = response.headers.get("content-type") or "no content type"
-            answers.append(_Answer(method, response.status_code, content_type))
+            answers.append(_Answer(repr(method) if method else "JSON-RPC", response.status_code, content_type))
             if PROVENANCE_HEADER in response.headers:
                 provenance.append(response.headers[PROVENANCE_HEADER])
 
     flag = _IN_PREFLIGHT.set(True)
     try:
         with anyio.fail_after(timeout):
-            async with httpx.AsyncClient(headers=dict(headers or {}), timeout=timeout, transport=http_transport,
+            async with httpx.AsyncClient(headers=headers, timeout=timeout, transport=transport,
                                          event_hooks={"response": [note]}) as http:
                 init, tools = await _session(url, http)
     except Exception as error:
@@ -352,6 +314,17 @@ async def _inspect(url: str, *, headers: Mapping[str, str] | None, timeout: floa
     server = init.server_info
     return McpServerInfo(url, server.name, server.version or "", init.protocol_version, tools, init.instructions,
                          mode, provenance[-1] if provenance else None)
+
+
+def inspect_mcp_server_sync(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10,
+                            client: Any = None, transport: httpx.AsyncBaseTransport | None = None) -> McpServerInfo:
+    """:func:`inspect_mcp_server` for code that is not async (scripts, widget callbacks).
+
+    It runs on a fresh event loop in a worker thread, so it works while a loop runs in this thread too.
+    """
+    preflight = inspect_mcp_server(url, headers=headers, timeout=timeout, client=client, transport=transport)
+    with ThreadPoolExecutor(1, thread_name_prefix="mcp-preflight") as pool:
+        return pool.submit(asyncio.run, preflight).result()
 
 
 async def _session(url: str, http: httpx.AsyncClient) -> tuple[Any, list[McpTool]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fixtures.mcp_preflight import authored_preflight_interactions
+from fixtures.mcp_preflight import authored_preflight_interactions, record_mcp_preflight
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_server import CORPUS, TOKEN, LocalMcpServer
@@ -25,10 +25,8 @@ from cookbook._mcp import (
     McpPreflightError,
     McpServerInfo,
     McpTool,
-    _inspect,
     inspect_mcp_server,
     inspect_mcp_server_sync,
-    record_mcp_preflight,
 )
 
 # A warning anywhere in a test (an unawaited coroutine, an unclosed stream) fails it.
@@ -243,8 +241,7 @@ async def inspect_answered_by(answer) -> McpServerInfo:
         status, body = answer(json.loads(request.content))
         return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
 
-    return await _inspect("https://mcp.example.com/mcp", headers=None, timeout=5, mode="live",
-                          http_transport=httpx.MockTransport(handle))
+    return await inspect_mcp_server("https://mcp.example.com/mcp", timeout=5, transport=httpx.MockTransport(handle))
 
 
 INITIALIZED = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
