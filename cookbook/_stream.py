@@ -15,8 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mistralai.client.models import ConversationResponse
+
+from ._client import context_of
 from ._display import RenderedResponse, RequestContext, _ipython, display_response, show
 from ._errors import CookbookError
+from ._explain import DROPPED, STREAM, TIMEOUT, ErrorCard, pick_advice, status_title
 from ._http import httpx
 from ._markup import as_json
 
@@ -32,14 +36,8 @@ class ResponseStreamError(Exception):
         self.code, self.message, self.partial = code, message, partial
 
     @property
-    def status_code(self) -> int | None:
-        return self.code if isinstance(self.code, int) and 100 <= self.code < 600 else None
-
-    @property
-    def card(self) -> Any:
-        from ._explain import STREAM, ErrorCard, pick_advice, status_title
-
-        status = self.status_code
+    def card(self) -> ErrorCard:
+        status = self.code if isinstance(self.code, int) and 100 <= self.code < 600 else None
         advice, also = pick_advice(status, self.message) if status else (STREAM, [])
         return ErrorCard(status_title(status, "Stream error"), type(self).__name__, status=status,
                          message=self.message, cause=advice.cause, fix=advice.fix, also=also,
@@ -58,9 +56,7 @@ class StreamInterrupted(CookbookError):
         self.cause, self.partial, self.events = cause, partial, events
 
     @property
-    def card(self) -> Any:
-        from ._explain import DROPPED, TIMEOUT, ErrorCard
-
+    def card(self) -> ErrorCard:
         advice = TIMEOUT if isinstance(self.cause, httpx.TimeoutException) else DROPPED
         return ErrorCard("Connection dropped mid-answer", type(self).__name__, message=str(self),
                          cause=advice.cause, fix=advice.fix)
@@ -68,28 +64,18 @@ class StreamInterrupted(CookbookError):
 
 # --------------------------------------------------------------------------- folding
 
-# event type -> the kind of output entry it belongs to; the events that end one
-_FAMILY = {"message.output.delta": "message", "function.call.delta": "function", "tool.execution.started": "tool",
-           "tool.execution.delta": "tool", "tool.execution.done": "tool", "agent.handoff.started": "handoff",
-           "agent.handoff.done": "handoff"}
+# event type -> the type of the output entry it builds (other events are kept as they are, one entry each)
+_ENTRY_OF = {"message.output.delta": "message.output", "function.call.delta": "function.call",
+             "tool.execution.started": "tool.execution", "tool.execution.delta": "tool.execution",
+             "tool.execution.done": "tool.execution", "agent.handoff.started": "agent.handoff",
+             "agent.handoff.done": "agent.handoff"}
 _ENDS = ("tool.execution.done", "agent.handoff.done")
 _SIDES = ("previous_agent_id", "previous_agent_name", "next_agent_id", "next_agent_name")
-# kind -> the entry's type, and the fields it takes from the first event that has them
-_SHAPES = {"message": ("message.output", ("created_at", "model", "agent_id")),
-           "function": ("function.call", ("name", "tool_call_id", "created_at", "model", "agent_id")),
-           "tool": ("tool.execution", ("name", "created_at", "model", "agent_id")),
-           "handoff": ("agent.handoff", (*_SIDES, "created_at"))}
-
-
-@dataclass
-class _Slot:
-    """The events of one output entry, in arrival order."""
-
-    family: str
-    index: int  # the entry's output_index
-    id: Any
-    events: list[dict] = field(default_factory=list)
-    done: bool = False
+# entry type -> the fields it takes from the first event that has them
+_FIELDS = {"message.output": ("created_at", "model", "agent_id"),
+           "function.call": ("name", "tool_call_id", "created_at", "model", "agent_id"),
+           "tool.execution": ("name", "created_at", "model", "agent_id"),
+           "agent.handoff": (*_SIDES, "created_at")}
 
 
 def _first(events: list[dict], *names: str) -> dict:
@@ -121,33 +107,37 @@ def _chunks(pieces: list[tuple[Any, Any]]) -> list[dict]:
     return chunks
 
 
-def _content(deltas: list[dict]) -> Any:
-    """A message's content from its deltas: one string when every piece is one, else chunks."""
-    pieces = [(e.get("content_index", 0), e.get("content", "")) for e in deltas]
-    if all(isinstance(piece, str) for _, piece in pieces):
-        return "".join(piece for _, piece in pieces)
-    return _chunks(pieces)
+@dataclass
+class _Slot:
+    """The events of one output entry, in arrival order."""
 
+    type: str | None  # the entry's type; None for an event kept as it is
+    index: int  # the entry's output_index
+    id: Any
+    events: list[dict] = field(default_factory=list)
+    done: bool = False  # a tool call or handoff that has ended: its next events start another entry
 
-def _entry(family: str, events: list[dict]) -> dict:
-    """One output entry from its events, shaped as the non-streamed response has it."""
-    kind, names = _SHAPES[family]
-    entry = {"type": kind, **_first(events, *names)}
-    if family == "message":
-        return {**entry, "role": "assistant", "content": _content(events)}
-    if family == "handoff":
-        return {**dict.fromkeys(_SIDES, ""), **entry}
-    # a tool or function call: its arguments come in pieces; a tool's done event brings its result
-    done = [e for e in events if e.get("type") == "tool.execution.done"]
-    entry = {"name": "?", **entry, "arguments": "".join(str(e.get("arguments") or "") for e in events if e not in done)}
-    statuses = [e["confirmation_status"] for e in events if e.get("confirmation_status")]
-    if statuses:
-        entry["confirmation_status"] = statuses[-1]
-    if done:
-        entry.update(_first(done, "info"))
-        if done[0].get("created_at"):
-            entry["completed_at"] = done[0]["created_at"]
-    return entry
+    def entry(self) -> dict:
+        """The output entry, shaped as the non-streamed response has it."""
+        if self.type is None:
+            return dict(self.events[0])
+        entry = {"object": "entry", **({"id": self.id} if self.id is not None else {}), "type": self.type,
+                 **_first(self.events, *_FIELDS[self.type])}
+        if self.type == "message.output":
+            pieces = [(e.get("content_index", 0), e.get("content", "")) for e in self.events]
+            strings = all(isinstance(piece, str) for _, piece in pieces)
+            content = "".join(piece for _, piece in pieces) if strings else _chunks(pieces)
+            return {**entry, "role": "assistant", "content": content}
+        if self.type == "agent.handoff":
+            return {**dict.fromkeys(_SIDES, ""), **entry}
+        # a tool or function call: its arguments come in pieces; a tool's done event (its last) brings its result
+        done = self.events[-1] if self.events[-1].get("type") == "tool.execution.done" else {}
+        arguments = "".join(str(e.get("arguments") or "") for e in self.events if e is not done)
+        entry = {"name": "?", **entry, "arguments": arguments, **_first(self.events[::-1], "confirmation_status"),
+                 **_first([done], "info")}
+        if done.get("created_at"):
+            entry["completed_at"] = done["created_at"]
+        return entry
 
 
 class StreamAssembler:
@@ -167,8 +157,6 @@ class StreamAssembler:
     @staticmethod
     def data(event: Any) -> dict:
         """An event's data as JSON."""
-        if not isinstance(event, dict):
-            event = getattr(event, "data", None) if getattr(event, "data", None) is not None else event
         data = as_json(event)
         if isinstance(data, dict) and isinstance(data.get("data"), dict) and "type" not in data:
             data = data["data"]
@@ -186,23 +174,21 @@ class StreamAssembler:
         elif kind == "conversation.response.error":
             self.error = data
         else:
-            slot = self._slot(_FAMILY.get(kind, "other"), data)
+            slot = self._slot(_ENTRY_OF.get(kind), data)
             slot.events.append(data)
-            slot.done = slot.done or kind in _ENDS
+            slot.done = kind in _ENDS
         return kind
 
-    def _slot(self, family: str, data: dict) -> _Slot:
+    def _slot(self, entry_type: str | None, data: dict) -> _Slot:
+        """The unfinished entry this event continues (the same type, index and id), or a new one."""
         index = data.get("output_index")
         index = index if isinstance(index, int) else (self._slots[-1].index if self._slots else 0)
         event_id = data.get("id")
-        if family != "other":
-            for slot in reversed(self._slots):
-                if slot.index == index and slot.family == family and (slot.id is None or event_id in (None, slot.id)):
-                    if not slot.done:
-                        return slot
-                    break  # a finished tool call or handoff: this event starts another one
-        slot = _Slot(family, index, event_id)
-        self._slots.append(slot)
+        slot = next((s for s in reversed(self._slots) if s.type == entry_type and s.index == index
+                     and (s.id == event_id or None in (s.id, event_id))), None)
+        if entry_type is None or slot is None or slot.done:
+            slot = _Slot(entry_type, index, event_id)
+            self._slots.append(slot)
         return slot
 
     def _ordered(self) -> list[_Slot]:
@@ -210,16 +196,13 @@ class StreamAssembler:
 
     def running(self) -> list[int]:
         """Positions (in :meth:`response` outputs) of tool calls and handoffs not finished yet."""
-        return [i for i, s in enumerate(self._ordered()) if s.family in ("tool", "handoff") and not s.done]
+        return [i for i, s in enumerate(self._ordered()) if s.type in ("tool.execution", "agent.handoff")
+                and not s.done]
 
     def response(self) -> Any:
         """The ``ConversationResponse`` assembled so far (the SDK model; its JSON when the SDK cannot parse it)."""
-        from mistralai.client.models import ConversationResponse
-
-        outputs = [dict(s.events[0]) if s.family == "other" else
-                   {"object": "entry", **({"id": s.id} if s.id is not None else {}), **_entry(s.family, s.events)}
-                   for s in self._ordered()]
-        data = {"object": "conversation.response", "conversation_id": self.conversation_id or "", "outputs": outputs,
+        data = {"object": "conversation.response", "conversation_id": self.conversation_id or "",
+                "outputs": [slot.entry() for slot in self._ordered()],
                 "usage": self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
         try:
             return ConversationResponse.model_validate(data)
@@ -274,9 +257,7 @@ class _TerminalView:
         content = data.get("content")
         piece = content.get("text") if isinstance(content, dict) else content
         if isinstance(piece, str):
-            self.written += piece
-            self.out.write(piece)
-            self.out.flush()
+            self.write(piece)
 
     def update(self, rendered: RenderedResponse, live: bool) -> None:
         """At the end, the rest of the final text: all of it, again, when tool calls came before the text."""
@@ -284,7 +265,11 @@ class _TerminalView:
             return
         text = rendered.text
         rest = text[len(self.written):] if text.startswith(self.written) else ("\n\n" if self.written else "") + text
-        self.out.write(rest + "\n")
+        self.write(rest + "\n")
+
+    def write(self, text: str) -> None:
+        self.written += text
+        self.out.write(text)
         self.out.flush()
 
 
@@ -340,14 +325,8 @@ class LiveView:
 
 
 def _live_view(stream: Any, interval: float, clock: Callable[[], float], out: Any) -> LiveView:
-    from ._client import context_of
-
     view = _NotebookView() if _ipython() is not None else _TerminalView(out or sys.stdout)
     return LiveView(view, context_of(stream), interval=interval, clock=clock)
-
-
-def _not_a_stream(stream: Any) -> bool:
-    return isinstance(stream, dict) or getattr(stream, "outputs", None) is not None
 
 
 def display_stream(stream: Any, *, interval: float = 0.1, clock: Callable[[], float] = time.monotonic,
@@ -359,36 +338,34 @@ def display_stream(stream: Any, *, interval: float = 0.1, clock: Callable[[], fl
     starts or finishes; elsewhere text is printed to ``out`` (default stdout) as it arrives. Raises
     :class:`ResponseStreamError`, after showing what arrived, when the stream ends with an error event.
     """
-    if _not_a_stream(stream):
+    if isinstance(stream, dict) or getattr(stream, "outputs", None) is not None:
         return display_response(stream)
     if hasattr(stream, "__aiter__") and not hasattr(stream, "__iter__"):
         raise TypeError("this is an async stream: use `await display_stream_async(stream)`")
-    driver = _live_view(stream, interval, clock, out)
+    live = _live_view(stream, interval, clock, out)
     try:
-        with driver.watching():
+        with live.watching():
             for event in stream:
-                driver.feed(event)
+                live.feed(event)
     finally:
         if callable(getattr(stream, "close", None)):
             stream.close()
-    return driver.finish()
+    return live.finish()
 
 
 async def display_stream_async(stream: Any, *, interval: float = 0.1, clock: Callable[[], float] = time.monotonic,
                                out: Any = None) -> RenderedResponse:
     """``await``-able twin of :func:`display_stream` for ``*_stream_async`` streams (sync ones work too)."""
-    if _not_a_stream(stream):
-        return display_response(stream)
-    if not hasattr(stream, "__aiter__"):
+    if not hasattr(stream, "__aiter__"):  # a sync stream, or a whole response
         return display_stream(stream, interval=interval, clock=clock, out=out)
-    driver = _live_view(stream, interval, clock, out)
+    live = _live_view(stream, interval, clock, out)
     try:
-        with driver.watching():
+        with live.watching():
             async for event in stream:
-                driver.feed(event)
+                live.feed(event)
     finally:  # the SDK's async stream closes with an awaitable ``close``, async generators with ``aclose``
         close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
         result = close() if callable(close) else None
         if hasattr(result, "__await__"):
             await result
-    return driver.finish()
+    return live.finish()
