@@ -1,9 +1,9 @@
 """``display_response``: a Conversations API response as HTML in Jupyter and as readable text anywhere else.
 
-A response is read once into a :class:`ResponseView`: its messages and steps in order, its citations, who
-answered, the usage, what a replay rests on. Each kind of entry gives its text form (``text()``) and has its
-block in ``templates/response.html.j2``. A connector's calls come as ``<connector>_<MCP tool>``: the two are shown
-apart only when the request says which connectors it sent (a cookbook client remembers, see ``_client.py``).
+A response is read once into a :class:`ResponseView` (messages and steps in order, citations, who answered,
+usage, what a replay rests on); each kind of entry gives its text form (``text()``) and has its block in
+``templates/response.html.j2``. A connector's calls come as ``<connector>_<MCP tool>``: the two are shown apart
+only when the request says which connectors it sent (a cookbook client remembers, see ``_client.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from typing import Any
 from . import _markup
 from ._markup import Markup, as_json, safe_url
 from ._tools import BUILT_IN_TOOLS
-
-__all__ = ["RenderedResponse", "ResponseView", "display_response", "show"]
 
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"  # a citation's number in message text, between these
 MARK = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
@@ -39,9 +37,6 @@ def provenance_note(provenance: str | None) -> str:
     if provenance.endswith("capture=none"):
         return "authored example, no public capture of such an answer"
     return "authored example, shaped like public captures of the API"
-
-
-# --------------------------------------------------------------------------- the model
 
 
 @dataclass
@@ -126,9 +121,6 @@ class ResponseView:
         footer = self.footer(ids=False)
         return "\n".join(lines + ([" · ".join(footer)] if footer else []))
 
-    def html(self) -> str:
-        return str(_markup.render("response.html.j2", view=self, footer=self.footer(ids=True)))
-
     def markdown(self, text: str) -> Markup:
         """A message's Markdown as HTML, its citation marks turned into numbered links."""
         cites = {str(c.number): str(_markup.macro("cite", c)) for c in self.citations}
@@ -167,9 +159,6 @@ def _usage_facts(usage: dict[str, Any]) -> list[str]:
     if isinstance(calls, dict) and calls:
         facts.append("calls: " + ", ".join(f"{k} ×{v}" for k, v in sorted(calls.items())))
     return facts
-
-
-# --------------------------------------------------------------------------- reading
 
 
 @dataclass
@@ -237,16 +226,15 @@ class _Reader:
         return parts
 
     def _add_text(self, parts: list[Part | Step], chunk: dict, kind: str) -> None:
-        if kind == "tool_reference":
-            piece = self.cite(chunk)
-        else:  # model text may not forge citation marks
-            piece = str(chunk.get("text") or "").replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
         if not parts or parts[-1].kind != "text":
-            parts.append(Part("text", piece))
-            return
-        if kind == "tool_reference" and parts[-1].body.rpartition("\n")[2].lstrip().startswith(("```", "~~~")):
-            piece = "\n" + piece  # a mark glued to a closing code fence would turn the fence into text
-        parts[-1].body += piece
+            parts.append(Part("text"))
+        text = parts[-1]
+        if kind == "text":  # model text may not forge citation marks
+            text.body += str(chunk.get("text") or "").replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+        elif text.body.rpartition("\n")[2].lstrip().startswith(("```", "~~~")):
+            text.body += "\n" + self.cite(chunk)  # a mark glued to a closing code fence would turn the fence into text
+        else:
+            text.body += self.cite(chunk)
 
     def call(self, entry: dict, note: str) -> Step:
         """A tool the API ran (built-in or a connector's), or a function call the client must answer."""
@@ -309,9 +297,6 @@ def _agents(entries: list) -> list[str | None]:
     return [f"agent {names.get(agent, agent)}" if agent else None for agent in ids]
 
 
-# --------------------------------------------------------------------------- showing
-
-
 def _ipython() -> Any:
     """The running IPython shell, if any (without importing IPython when nobody has)."""
     module = sys.modules.get("IPython")
@@ -344,7 +329,7 @@ class RenderedResponse:
 
     @property
     def html(self) -> str:
-        return self.view.html()
+        return str(_markup.render("response.html.j2", view=self.view))
 
     def __getattr__(self, name: str) -> Any:
         if name not in ("conversation_id", "outputs", "usage"):
@@ -366,15 +351,13 @@ class RenderedResponse:
 
     def _ipython_display_(self) -> None:
         # display_response() already showed it in this cell: as the cell's last expression, not a second time
-        shell = _ipython()
-        if self._shown_in is not None and shell is not None and shell.execution_count == self._shown_in:
-            self._shown_in = None
-        else:
+        if self._shown_in is None or self._shown_in != getattr(_ipython(), "execution_count", None):
             show(self)
+        else:
+            self._shown_in = None
 
     def mark_shown(self) -> None:
-        shell = _ipython()
-        self._shown_in = shell.execution_count if shell is not None else None
+        self._shown_in = getattr(_ipython(), "execution_count", None)
 
 
 def show(obj: Any, *, file: Any = None) -> None:

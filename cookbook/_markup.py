@@ -8,6 +8,7 @@ offline page never shows a broken image. Every display reads correctly without i
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -17,9 +18,6 @@ from jinja2 import Environment, PackageLoader
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-__all__ = ["Markup", "as_json", "format_json", "macro", "markdown", "mimebundle", "one_line", "parse_json", "render",
-           "safe_url", "stylesheet"]
-
 TEXT_PREVIEW = 8_000  # characters of Markdown shown before "show all"
 JSON_PREVIEW_DEPTH, JSON_PREVIEW_CHARS = 4, 1_200
 JSON_FULL_DEPTH, JSON_FULL_CHARS = 40, 100_000
@@ -27,10 +25,8 @@ JSON_FULL_DEPTH, JSON_FULL_CHARS = 40, 100_000
 
 def safe_url(url: Any) -> str | None:
     """``url`` when it is an absolute http(s) URL without spaces or control characters, else None."""
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    if not url or len(url) > 8_192 or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+    url = url.strip() if isinstance(url, str) else ""
+    if not url or len(url) > 8_192 or re.search(r"[\x00-\x20\x7f]", url):
         return None
     try:
         parts = urlsplit(url)
@@ -43,9 +39,6 @@ def mimebundle(text: str, html: str, include: Any = None, exclude: Any = None) -
     """A ``_repr_mimebundle_``: plain text and HTML, filtered as IPython asks."""
     bundle = {"text/plain": text, "text/html": html}
     return {k: v for k, v in bundle.items() if (not include or k in include) and (not exclude or k not in exclude)}
-
-
-# --------------------------------------------------------------------------- JSON
 
 
 def as_json(value: Any) -> Any:
@@ -107,9 +100,6 @@ def json_block(value: Any) -> dict[str, Any]:
     return {"preview": preview, "full": full if full != preview else None, "size": None}
 
 
-# --------------------------------------------------------------------------- Markdown
-
-
 def _link_open(renderer: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
     tokens[idx].attrSet("target", "_blank")
     tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
@@ -168,14 +158,11 @@ def plain_text(src: str) -> str:
     return " ".join(blocks)
 
 
-# --------------------------------------------------------------------------- templates
-
-
 @cache
 def stylesheet() -> Markup:
     """The one stylesheet of every display (package data), put in each output: Jupyter shows it when trusted."""
     css = files("cookbook").joinpath("cookbook.css").read_text(encoding="utf-8")
-    return Markup(css[css.index("*/") + 2:].strip() if css.startswith("/*") else css)
+    return Markup(css.partition("*/")[2].strip())  # without the file's first comment
 
 
 @cache
