@@ -41,27 +41,24 @@ Cassettes = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 DEFAULT_TIMEOUT_MS = 120_000  # requests that run tools (web search, MCP servers) can take a while
 
 
-def find_api_key(api_key: str | None = None) -> str | None:
-    """``api_key``, else ``MISTRAL_API_KEY``, else the key in a ``.env`` file found from the working directory up."""
-    found = api_key or os.environ.get(KEY_VARIABLE)
-    return found or dotenv_values(find_dotenv(usecwd=True)).get(KEY_VARIABLE) or None
-
-
 def resolve_mode(mode: str | None = None, *, api_key: str | None = None) -> tuple[str, str | None]:
     """The mode to use and the key for it (none for replay): argument > ``COOKBOOK_MODE`` > live when a key is
-    found (:func:`find_api_key`; read, never exported) > replay."""
+    found > replay. The key: ``api_key`` > ``MISTRAL_API_KEY`` > a ``.env`` file from the working directory up (read,
+    never exported)."""
     chosen = (mode or os.environ.get(MODE_VARIABLE) or "").strip().lower()
     if chosen and chosen not in MODES:
         where = "mode=" if mode else MODE_VARIABLE
         raise ConfigurationError(f"Unknown mode {chosen!r} (from {where}): use one of {', '.join(MODES)}.")
-    key = find_api_key(api_key) if chosen != "replay" else None
+    key = None
+    if chosen != "replay":
+        key = api_key or os.environ.get(KEY_VARIABLE) or dotenv_values(find_dotenv(usecwd=True)).get(KEY_VARIABLE)
     if chosen in ("live", "record") and not key:
         raise ConfigurationError(
             f"Mode {chosen!r} talks to the Mistral API and needs a key: set {KEY_VARIABLE} in the "
             "environment or in a .env file, or pass api_key=... . Without a key, use mode='replay' "
             "to run from the bundled recordings."
         )
-    return chosen or ("live" if key else "replay"), key
+    return chosen or ("live" if key else "replay"), key or None
 
 
 @dataclass
@@ -153,8 +150,8 @@ class ClientInfo:
                 self.connectors[str(item["id"])] = str(item["name"])
 
 
-# The requests sent during the SDK call under way in this task or thread (see _traced).
-_CALL: ContextVar[list[SentRequest] | None] = ContextVar("cookbook_call", default=None)
+# The last request sent in this task or thread: httpx runs the hooks in the caller's task (see _traced).
+_LAST_SENT: ContextVar[SentRequest | None] = ContextVar("cookbook_last_sent", default=None)
 # The last results and errors of cookbook clients' calls, each with the context of its request. Objects are kept
 # alive while listed, so an id cannot be reused by another object meanwhile.
 _RESULTS: OrderedDict[int, tuple[Any, RequestContext]] = OrderedDict()
@@ -172,16 +169,14 @@ def _event_hooks(info: ClientInfo, secrets: _cassette.Secrets) -> tuple[dict, di
 
     def sent(request: httpx.Request) -> None:
         secrets.learn(request.method, str(request.url), request.headers, request.content)
-        body = secrets.body(request.content)
         try:
-            parsed = json.loads(body) if body else None
+            body = secrets.json(json.loads(request.content)) if request.content else None
         except ValueError:
-            parsed = body.decode("utf-8", "replace")
-        pending[request] = entry = SentRequest(request.method, secrets.url(str(request.url).split("#", 1)[0]), parsed)
+            body = secrets.bytes(request.content).decode("utf-8", "replace")
+        pending[request] = entry = SentRequest(request.method, secrets.url(str(request.url).split("#", 1)[0]), body)
         info.sent.append(entry)
         del info.sent[:-100]
-        if (call := _CALL.get()) is not None:
-            call.append(entry)
+        _LAST_SENT.set(entry)
 
     def answered(response: httpx.Response) -> None:
         if (entry := pending.pop(response.request, None)) is not None:
@@ -209,27 +204,21 @@ _TRACED = {
 def _traced(method: Any, info: ClientInfo, check: Any) -> Any:
     """``method`` (sync or async), checking its arguments first (when ``check``) and remembering which request
     its result or error answers."""
-    signature = inspect.signature(method)
 
-    def before(args: tuple, kwargs: dict) -> Any:
+    def before(kwargs: dict) -> None:
         if check is not None:
-            try:
-                arguments = dict(signature.bind(*args, **kwargs).arguments)
-            except TypeError:
-                arguments = dict(kwargs)  # the SDK itself will say what is wrong with the call
-            check(arguments)
-        return _CALL.set([])
+            check(kwargs)  # the traced SDK methods take keyword arguments only
+        _LAST_SENT.set(None)
 
-    def after(token: Any, outcome: Any) -> Any:
-        sent = _CALL.get() or []
-        _CALL.reset(token)
-        context = info.context(sent[-1] if sent else None)
+    def after(outcome: Any) -> Any:
+        sent = _LAST_SENT.get()
+        context = info.context(sent)
         _RESULTS[id(outcome)] = (outcome, context)
         _RESULTS.move_to_end(id(outcome))
         while len(_RESULTS) > 128:
             _RESULTS.popitem(last=False)
-        if sent and sent[-1].ok:
-            info.learn(sent[-1], outcome)
+        if sent is not None and sent.ok:
+            info.learn(sent, outcome)
             if isinstance(conversation := getattr(outcome, "conversation_id", None), str):
                 info.conversations[conversation] = context
         return outcome
@@ -238,25 +227,25 @@ def _traced(method: Any, info: ClientInfo, check: Any) -> Any:
 
         @functools.wraps(method)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            token = before(args, kwargs)
+            before(kwargs)
             try:
                 result = await method(*args, **kwargs)
             except Exception as error:
-                after(token, error)
+                after(error)
                 raise
-            return after(token, result)
+            return after(result)
 
         return run_async
 
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
-        token = before(args, kwargs)
+        before(kwargs)
         try:
             result = method(*args, **kwargs)
         except Exception as error:
-            after(token, error)
+            after(error)
             raise
-        return after(token, result)
+        return after(result)
 
     return run
 
