@@ -20,6 +20,7 @@ import signal
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -199,18 +200,16 @@ def first_answer_line(nb: Any) -> str:
 
 
 def _worker_init(env: dict[str, str]) -> None:
-    """A worker's environment (its kernels inherit it; this process keeps its own), and Ctrl-C left to this
-    process, which stops the workers."""
+    """A worker's environment (its kernels inherit it; this process keeps its own); Ctrl-C is left to this process."""
     os.environ.update(env)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def execute_recipe(job: tuple[Path, dict[str, Any], Path]) -> dict[str, Any]:
+def execute_recipe(path: Path, parameters: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     """Run one notebook with papermill and render its page (in a worker process); return what happened."""
     import nbformat
     import papermill
 
-    path, parameters, out_dir = job
     ipynb, error, started = out_dir / f"{path.stem}.ipynb", None, time.monotonic()
     # The kernel talks over IPC sockets in a folder of its own, so parallel runs never race for a TCP port, and is
     # stopped at once when its last cell has answered: settings of jupyter_client and nbclient. A kernel on a busy
@@ -270,28 +269,32 @@ class Plan:
             raise UsageError("--out must not be the notebooks folder: the executed copies would replace the recipes.")
 
     def run(self, heading: str) -> list[dict[str, Any]]:
-        """Say what runs, run it (a progress line as each recipe ends); the results in recipe order. On Ctrl-C,
-        leaving the pool stops the workers and so their kernels; :func:`main` then says what is left."""
+        """Say what runs, run it (a progress line as each recipe ends); the results in recipe order."""
         for name, slugs in self.takers.items():
             if len(slugs) < len(self.recipes):
                 print(f"note: {name} is a parameter of {', '.join(slugs)} only; the other recipes run with theirs.",
                       file=sys.stderr)
         print(heading, flush=True)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        jobs = [(r.path.resolve(), self.parameters[r.slug], self.out_dir.resolve()) for r in self.recipes]
-        results: dict[str, dict[str, Any]] = {}
-        with multiprocessing.Pool(self.jobs, _worker_init, (self.env,)) as pool:
+        with ProcessPoolExecutor(self.jobs, initializer=_worker_init, initargs=(self.env,)) as pool:
+            futures = [pool.submit(execute_recipe, r.path.resolve(), self.parameters[r.slug], self.out_dir.resolve())
+                       for r in self.recipes]
             try:
-                for item in tqdm(pool.imap_unordered(execute_recipe, jobs), total=len(jobs), desc="cookbook",
-                                 unit="notebook", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()):
-                    results[item["recipe"]] = item
+                for future in tqdm(as_completed(futures), total=len(futures), desc="cookbook", unit="notebook",
+                                   file=sys.stderr, leave=False, disable=not sys.stderr.isatty()):
+                    item = future.result()
                     said = f"{item['error']['name']}: {item['error']['message']}" if item["error"] else item["answer"]
                     tqdm.write(f"{item['status']:>6}  {item['recipe']}  {item['seconds']:.1f}s  {_clip(said, 60)}",
                                file=sys.stderr)
-            except KeyboardInterrupt:  # a second Ctrl-C must not interrupt the workers' stop
+            except KeyboardInterrupt:
+                # The workers ignore Ctrl-C: stop them, and so their kernels (each exits when its parent has gone).
+                # A second Ctrl-C must not interrupt that; main() then says what is left.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                pool.shutdown(wait=False, cancel_futures=True)
+                for worker in multiprocessing.active_children():
+                    worker.terminate()
                 raise
-        return [results[r.slug] for r in self.recipes]
+        return [future.result() for future in futures]
 
     def failures(self, results: list[dict[str, Any]]) -> int:
         """Print each failed recipe's whole error; the exit status (1 when any failed)."""
