@@ -1,15 +1,13 @@
 """Error cards: what went wrong, the API's own words, the likely cause and its fix (the table in ``advice.yaml``).
 
 Cookbook errors carry their own ``card``; SDK, HTTP and pydantic errors map to cards by type (``_card``).
-``with explained_errors(expected=404):`` shows the card of an error raised in the block, swallows an expected one
-and re-raises any other (so a papermill run still fails); ``replay_only`` guards demos only a recording can show.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -25,23 +23,17 @@ from ._client import context_of
 from ._display import provenance_note, show
 from ._http import httpx
 
-__all__ = ["Caught", "ErrorCard", "Skipped", "explain", "explained_errors", "replay_only"]
-
 
 @dataclass(frozen=True)
 class Advice:
     cause: str
     fix: str
-    keywords: tuple[str, ...] = ()
-
-
-def _advice(entry: dict) -> Advice:
-    return Advice(entry["cause"], entry["fix"], tuple(entry.get("keywords", ())))
+    keywords: Sequence[str] = ()
 
 
 _TABLE = read_yaml(files("cookbook").joinpath("advice.yaml").read_text(encoding="utf-8"))
-ADVICE = {int(status): tuple(map(_advice, items)) for status, items in _TABLE["by_status"].items()}
-OTHER = {name: _advice(entry) for name, entry in _TABLE["other"].items()}
+ADVICE = {int(status): tuple(Advice(**entry) for entry in items) for status, items in _TABLE["by_status"].items()}
+OTHER = {name: Advice(**entry) for name, entry in _TABLE["other"].items()}
 STREAM, DROPPED, TIMEOUT = OTHER["stream"], OTHER["dropped"], OTHER["timeout"]  # also for the stream's errors
 _GENERAL = {4: ADVICE[400][:1], 5: ADVICE[500]}  # for a 4xx or 5xx status the table does not list
 
