@@ -9,6 +9,7 @@ may run at once. One :class:`LiveView` shows it: an output updated in place in J
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 import time
 from collections.abc import Callable
@@ -23,9 +24,6 @@ from ._errors import CookbookError
 from ._explain import DROPPED, STREAM, TIMEOUT, ErrorCard, pick_advice, status_title
 from ._http import httpx
 from ._markup import as_json
-
-__all__ = ["LiveView", "ResponseStreamError", "StreamAssembler", "StreamInterrupted", "display_stream",
-           "display_stream_async"]
 
 
 class ResponseStreamError(Exception):
@@ -274,13 +272,9 @@ class _TerminalView:
 
 
 class LiveView:
-    """A stream shown as it arrives: each event folded in, the view updated at most every ``interval`` seconds for
-    text and at once when a tool starts or ends, then the final view. ``display_stream`` and the playground both
-    show streams through it.
-
-    ``view.update(rendered, live)`` shows a :class:`RenderedResponse` (``live`` while the stream runs);
-    ``view.delta(data)``, when the view has it, also gets each text delta (a terminal prints them).
-    """
+    """A stream shown as it arrives (by ``display_stream`` and the playground): each event folded in, then
+    ``view.update(rendered, live)`` at most every ``interval`` seconds for text, at once when a tool starts or ends,
+    and with ``live=False`` for the final view. ``view.delta(data)``, if the view has it, gets each text delta."""
 
     QUIET = ("message.output.delta", "function.call.delta", "tool.execution.delta")  # throttled: many and small
 
@@ -365,7 +359,6 @@ async def display_stream_async(stream: Any, *, interval: float = 0.1, clock: Cal
                 live.feed(event)
     finally:  # the SDK's async stream closes with an awaitable ``close``, async generators with ``aclose``
         close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
-        result = close() if callable(close) else None
-        if hasattr(result, "__await__"):
+        if callable(close) and inspect.isawaitable(result := close()):
             await result
     return live.finish()
