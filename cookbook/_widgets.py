@@ -1,8 +1,7 @@
 """Widgets: ``ToolPicker`` builds a valid ``tools=[...]`` list, ``Playground`` sends it and shows the answer.
 
-The picker offers each connector's exact tool names (``list_tools``, or an MCP preflight) for its filter. Secrets
-typed in (an OAuth token, an API key) are read, then emptied from their field; tokens are masked wherever they show.
-SDK calls run at once in replay mode or outside an event loop; live, in a worker thread awaited by a task on the
+Secrets typed in (an OAuth token, an API key) are read, then emptied from their field; tokens are masked wherever they
+show. SDK calls run at once in replay mode or outside an event loop; live, in a worker thread awaited by a task on the
 kernel's loop, so the kernel keeps handling widget messages.
 """
 
@@ -36,7 +35,6 @@ BUILTINS = tuple(t for t in BUILT_IN_TOOLS if t not in ("document_library", "mis
 MASK = "••••••"
 FILTERS = (("all tools", "all"), ("include", "include"), ("exclude", "exclude"))
 FILTER_TIPS = ["every tool of the connector", "only the tools selected below", "every tool but those selected below"]
-HINT = "Ctrl-click (⌘-click on a Mac) selects several tools."
 ASK_TOKEN = "paste the OAuth token, then press Enter"
 DEFAULT_MODELS = ("mistral-small-latest", "mistral-medium-latest", "mistral-large-latest")
 
@@ -52,12 +50,15 @@ def masked_tools(tools: Sequence[dict], mask: str = MASK) -> list[dict]:
             for tool in tools]
 
 
+def _tools_json(tools: Sequence[dict]) -> str:
+    return json.dumps(masked_tools(tools), indent=2, ensure_ascii=False)
+
+
 def _html(template: str, **context: Any) -> str:
     return str(_markup.render(f"widgets-{template}.html.j2", **context))
 
 
 def _line(text: str, *, warn: bool = False) -> str:
-    """One line of dim text (or a warning) for an ``HTML`` widget."""
     return _html("line", text=text, warn=warn)
 
 
@@ -76,15 +77,13 @@ def _short_error(error: BaseException) -> str:
 
 def _secret(placeholder: str, use: Callable[[str], None], *, width: str, css: str) -> W.Password:
     """A field whose text goes to ``use`` on Enter and is emptied at once: it never stays in widget state."""
-    box = W.Password(placeholder=placeholder, continuous_update=False, layout=W.Layout(width=width))
-    box.add_class(css)
+    box = W.Password(placeholder=placeholder, continuous_update=False, layout=W.Layout(width=width)).add_class(css)
 
     def read(change: dict) -> None:
-        value = change["new"].strip()
         if change["new"]:
             box.value = ""  # calls read again, with nothing to read
-        if value:
-            use(value)
+        if change["new"].strip():
+            use(change["new"].strip())
 
     box.observe(read, names="value")
     return box
@@ -143,27 +142,26 @@ class _Connector:
         self.picker, self.name, self.preflight = picker, name, preflight  # preflight: not registered yet
         self.listed: list[str] | None = None  # the connector's tool names, once known
         self.token: str | None = None
-        self.password: W.Password | None = None
+        self.password = _secret(ASK_TOKEN, self.set_token, width="22em", css="cb-token") if oauth else None
         self.check = W.Checkbox(description=name, indent=False, layout=W.Layout(width="auto"))
         self.filter = W.ToggleButtons(options=FILTERS, style={"button_width": "6.5em"}, tooltips=FILTER_TIPS)
         self.names = W.SelectMultiple(rows=3, disabled=True, layout=W.Layout(width="22em", display="none"))
-        self.hint = W.HTML(_line(HINT), layout=W.Layout(display="none"))  # both shown once names are known
+        self.hint = W.HTML(_line("Ctrl-click (⌘-click on a Mac) selects several tools."),
+                           layout=W.Layout(display="none"))  # shown with the names, once they are known
         self.status = W.HTML()
         self.forget = W.Button(description="forget token", layout=W.Layout(width="auto", display="none"))
         self.detail = W.VBox([self.filter, self.names, self.hint, self.status],
                              layout=W.Layout(display="none", margin="0 0 .4em 1.6em"))
         if oauth:
             need = "" if authenticated else " (required: this connector is not connected to your account)"
-            self.password = _secret(ASK_TOKEN, self.set_token, width="22em", css="cb-token")
             self.forget.on_click(lambda _: self.set_token(None))
             self.detail.children += (W.HTML(_line(f"OAuth access token{need}; never shown or saved")),
                                      W.HBox([self.password, self.forget]))
-        self.box = W.VBox([W.HBox([self.check, W.HTML(_line(about))]), self.detail])
-        self.box.add_class("cb-connector")
+        self.box = W.VBox([W.HBox([self.check, W.HTML(_line(about))]), self.detail]).add_class("cb-connector")
         self.box.add_class("cb-connector-" + re.sub(r"[^\w-]", "_", name))
         self.check.observe(self._on_check, names="value")
         self.filter.observe(self._on_filter, names="value")
-        self.names.observe(lambda _: picker._changed(), names="value")
+        self.names.observe(picker._changed, names="value")
 
     def set_names(self, names: Sequence[str], *, source: str) -> None:
         """The connector's tool names, offered in the multi-select (the selection is kept)."""
@@ -211,7 +209,7 @@ class _Connector:
 
     def _on_check(self, change: dict) -> None:
         self.detail.layout.display = "" if change["new"] else "none"
-        self.picker._ticked(f"connector:{self.name}", change["new"])
+        self.picker._changed()
         if change["new"] and self.listed is None:
             self.picker._load_tools(self)
 
@@ -241,10 +239,10 @@ class ToolPicker(W.VBox):
         self._order: list[str] = []  # "builtin:<type>" and "connector:<name>" in tools= order, unticked ones too
         self.builtins = {name: W.Checkbox(description=name, indent=False, layout=W.Layout(width="auto"))
                          for name in BUILTINS}
-        for name, box in self.builtins.items():
-            box.observe(lambda change, key=f"builtin:{name}": self._ticked(key, change["new"]), names="value")
-        self.note, self.connectors, self.preview = W.HTML(), W.VBox(), W.HTML()
-        self.preview.add_class("cb-tools-preview")
+        for box in self.builtins.values():
+            box.observe(self._changed, names="value")
+        self.note, self.connectors = W.HTML(), W.VBox()
+        self.preview = W.HTML().add_class("cb-tools-preview")
         super().__init__([
             W.HTML(_html("heading", title="Built-in tools", styled=True)),
             W.HBox(list(self.builtins.values()), layout=W.Layout(flex_flow="row wrap", grid_gap="0 1.2em")),
@@ -278,8 +276,8 @@ class ToolPicker(W.VBox):
         return _call(self, _all_connectors, self._listed, self._not_listed)
 
     def set_tools(self, tools: Sequence[Any]) -> None:
-        """Check and filter as ``tools`` says, and set the tokens it carries (a token set before and not in
-        ``tools`` is kept); a list the picker cannot show changes nothing."""
+        """Check and filter as ``tools`` says, keeping a token set before that ``tools`` does not carry; a list the
+        picker cannot show changes nothing."""
         check_tools(list(tools))
         tools = [as_dict(tool) for tool in tools]
         for tool in tools:
@@ -291,8 +289,7 @@ class ToolPicker(W.VBox):
             self._order = list(dict.fromkeys(keys + self._order))
             for tool in tools:
                 if tool["type"] == "connector":
-                    name = tool["connector_id"]
-                    (self._rows.get(name) or self._add_row(name, about="not in the connectors list")).apply(tool)
+                    self._row(tool["connector_id"], about="not in the connectors list").apply(tool)
             for name, box in self.builtins.items():
                 box.value = f"builtin:{name}" in keys
             for name, row in self._rows.items():
@@ -302,8 +299,7 @@ class ToolPicker(W.VBox):
         """Offer connector ``name`` with the tool names of an MCP preflight (``inspect_mcp_server``): for a server
         not registered yet, pick include/exclude names from what it lists, then register it under ``name``."""
         url = getattr(info, "url", "")
-        row = self._rows.get(name) or self._add_row(name, about=f"not registered yet · MCP server {url}",
-                                                    preflight=True)
+        row = self._row(name, about=f"not registered yet · MCP server {url}", preflight=True)
         row.set_names(list(info.tool_names), source="from an MCP preflight" + (f" of {url}" if url else ""))
         if select:
             row.check.value = True
@@ -312,10 +308,11 @@ class ToolPicker(W.VBox):
         chosen = [str(tool.get("connector_id") or tool["type"]) for tool in self.tools]
         return f"ToolPicker({', '.join(chosen) or 'no tools'})"
 
-    def _add_row(self, name: str, **kwargs: Any) -> _Connector:
-        row = self._rows[name] = _Connector(self, name, **kwargs)
-        self.connectors.children = [row.box for row in self._rows.values()]
-        return row
+    def _row(self, name: str, **kwargs: Any) -> _Connector:
+        """Connector ``name``'s row, made with ``kwargs`` when there is none yet."""
+        if name not in self._rows:
+            self._rows[name] = _Connector(self, name, **kwargs)
+        return self._rows[name]
 
     def _listed(self, items: list) -> None:
         """A row for each listed connector (and each preflight), then the choices made so far on them."""
@@ -325,14 +322,13 @@ class ToolPicker(W.VBox):
             for item in items:
                 methods = field(item, "supported_auth_methods", []) or []
                 about = (field(item, "title"), field(item, "description"))
-                self._add_row(str(field(item, "name", "") or field(item, "id", "")),
-                              about=" · ".join(str(text) for text in about if text),
-                              oauth=any(str(field(m, "method_type", "")) == "oauth2" for m in methods),
-                              authenticated=bool(field(item, "is_authenticated", True)))
+                name = str(field(item, "name", "") or field(item, "id", ""))
+                self._rows[name] = _Connector(self, name, about=" · ".join(str(text) for text in about if text),
+                                              oauth=any(str(field(m, "method_type", "")) == "oauth2" for m in methods),
+                                              authenticated=bool(field(item, "is_authenticated", True)))
             for name, row in rows.items():
                 if row.preflight:
                     self._rows.setdefault(name, row)
-            self.connectors.children = [row.box for row in self._rows.values()]
             self.note.value = "" if items else _line("This account has no connectors yet.")
             self.set_tools(current)
 
@@ -347,11 +343,6 @@ class ToolPicker(W.VBox):
                                                   source="list_tools"),
                      lambda error: row.note(f"Tool names unavailable: {_short_error(error)}", warn=True))
 
-    def _ticked(self, key: str, on: bool) -> None:
-        if on and key not in self._order:
-            self._order.append(key)  # first ticked: after the others
-        self._changed()
-
     @contextmanager
     def _batch(self) -> Iterator[None]:
         """The changes made inside give observers one new ``tools`` list, not one per step."""
@@ -362,15 +353,17 @@ class ToolPicker(W.VBox):
             self._hold -= 1
         self._changed()
 
-    def _changed(self) -> None:
+    def _changed(self, _change: Any = None) -> None:
+        """Show the rows and the preview, and set ``tools``, as the widgets say now."""
         if self._hold:
             return
+        self.connectors.children = [row.box for row in self._rows.values()]
         chosen = {f"builtin:{name}": {"type": name} for name, box in self.builtins.items() if box.value}
         chosen.update((f"connector:{name}", row.tool()) for name, row in self._rows.items() if row.check.value)
+        self._order += [key for key in chosen if key not in self._order]  # first checked: after the others
         tools = [chosen[key] for key in self._order if key in chosen]
         empty = [t["connector_id"] for t in tools if t.get("tool_configuration", {}).get("include") == []]
-        self.preview.value = _html("preview", tools=json.dumps(masked_tools(tools), indent=2, ensure_ascii=False),
-                                   empty=empty)
+        self.preview.value = _html("preview", tools=_tools_json(tools), empty=empty)
         self.tools = tools
 
 
@@ -399,22 +392,21 @@ class Playground(W.VBox):
         self.client, self._server_url, self._tasks = client, server_url, set()
         self.task: asyncio.Task | None = None
         self.recordings = _recorded(client) if _mode(client) == "replay" else []
-        self.recorded = W.Dropdown(style={"description_width": "initial"}, layout=W.Layout(width="100%"))
+        self.recorded = W.Dropdown(style={"description_width": "initial"},
+                                   layout=W.Layout(width="100%")).add_class("cb-recorded")
         self.prompt = W.Textarea(value=next(iter(self.prompts), "") if prompt is None else prompt, rows=3,
-                                 placeholder="Ask something…", layout=W.Layout(width="100%"))
+                                 placeholder="Ask something…", layout=W.Layout(width="100%")).add_class("cb-prompt")
         models = [model, *(recorded for _, recorded, _, _ in self.recordings), *DEFAULT_MODELS]
         self.model = W.Dropdown(options=list(dict.fromkeys(m for m in models if m)), description="Model",
                                 layout=W.Layout(width="22em"))
         self.stream = W.Checkbox(value=stream, description="stream the answer", indent=False,
                                  layout=W.Layout(width="auto"))
         self.picker = ToolPicker(client, tools=tools)
-        self.run_button = W.Button(description="Run", button_style="primary", icon="play")
-        self.status, self.output, self.header = W.HTML(), W.Output(layout=W.Layout(width="100%")), W.HTML()
+        self.run_button = W.Button(description="Run", button_style="primary", icon="play").add_class("cb-run")
+        self.output = W.Output(layout=W.Layout(width="100%")).add_class("cb-output")
+        self.status, self.header = W.HTML(), W.HTML()
         self.key = _secret("Mistral API key: sends this playground's requests to the API", self._go_live,
                            width="30em", css="cb-key")
-        for widget, name in ((self.recorded, "recorded"), (self.prompt, "prompt"), (self.run_button, "run"),
-                             (self.output, "output")):
-            widget.add_class(f"cb-{name}")
         self.recorded.observe(self._on_recorded, names="value")
         for widget in (self.model, self.stream, self.prompt):
             widget.observe(self._on_options, names="value")
@@ -462,7 +454,7 @@ class Playground(W.VBox):
         """The live widget, and a static picture of it for pages that cannot run widgets (a report, GitHub)."""
         return {**super()._repr_mimebundle_(**kwargs), "text/html": str(_markup.render(
             "playground.html.j2", mode=_mode(self.client), prompt=self.prompt.value, model=self.model.value,
-            stream=self.stream.value, tools=json.dumps(masked_tools(self.picker.tools), indent=2, ensure_ascii=False)))}
+            stream=self.stream.value, tools=_tools_json(self.picker.tools)))}
 
     def _ask(self, client: Any, request: dict, stream: bool) -> None:
         if not stream:
