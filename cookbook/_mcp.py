@@ -144,6 +144,7 @@ class _Answer(NamedTuple):
     method: str
     status: int
     content_type: str  # or "no content type"
+    provenance: str | None = None  # what a replayed answer rests on
 
     @property
     def odd(self) -> bool:
@@ -288,15 +289,13 @@ async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = No
     elif mode == "record":
         transport = _Recording(info.transport.cassette, headers)
     answers: list[_Answer] = []
-    provenance: list[str] = []  # what a replayed answer rests on; the last one is the listing's
 
     async def note(response: httpx.Response) -> None:
         if response.request.method == "POST":  # the JSON-RPC messages; GET and DELETE are session plumbing
             method = json.loads(response.request.content).get("method")
-            content_type = response.headers.get("content-type") or "no content type"
-            answers.append(_Answer(repr(method) if method else "JSON-RPC", response.status_code, content_type))
-            if PROVENANCE_HEADER in response.headers:
-                provenance.append(response.headers[PROVENANCE_HEADER])
+            answers.append(_Answer(repr(method) if method else "JSON-RPC", response.status_code,
+                                   response.headers.get("content-type") or "no content type",
+                                   response.headers.get(PROVENANCE_HEADER)))
 
     flag = _IN_PREFLIGHT.set(True)
     try:
@@ -313,7 +312,7 @@ async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = No
         _IN_PREFLIGHT.reset(flag)
     server = init.server_info
     return McpServerInfo(url, server.name, server.version or "", init.protocol_version, tools, init.instructions,
-                         mode, provenance[-1] if provenance else None)
+                         mode, answers[-1].provenance)  # the last answer is the listing's
 
 
 def inspect_mcp_server_sync(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 10,
