@@ -121,26 +121,21 @@ def _engine() -> MarkdownIt:
     return md
 
 
-def _cut_point(src: str, limit: int) -> int:
-    """Where to split long Markdown: the last blank line (else line end) before ``limit``, outside code fences."""
-    cut = src.rfind("\n\n", 0, limit)
-    if cut < limit // 2:
-        cut = src.rfind("\n", 0, limit)
-    if cut < limit // 2:
-        cut = limit
+def markdown(src: str) -> Markup:
+    """Markdown as safe HTML; past ``TEXT_PREVIEW`` characters the rest folds under "show all".
+
+    The fold comes at the last blank line (else line end) before the limit, outside code fences."""
+    if len(src) <= TEXT_PREVIEW:
+        return Markup(_engine().render(src))
+    cut = src.rfind("\n\n", 0, TEXT_PREVIEW)
+    if cut < TEXT_PREVIEW // 2:
+        cut = src.rfind("\n", 0, TEXT_PREVIEW)
+    if cut < TEXT_PREVIEW // 2:
+        cut = TEXT_PREVIEW
     if src[:cut].count("```") % 2 and src.rfind("```", 0, cut) > 0:
         cut = src.rfind("```", 0, cut)
-    return cut
-
-
-def markdown(src: str, *, limit: int = TEXT_PREVIEW) -> Markup:
-    """Markdown as safe HTML; past ``limit`` characters the rest folds under "show all"."""
-    if len(src) <= limit:
-        return Markup(_engine().render(src))
-    cut = _cut_point(src, limit)
-    rest = src[cut:]
-    return macro("fold", markdown(src[:cut], limit=len(src)), markdown(rest, limit=len(rest)),
-                 f"{len(rest):,} more characters")
+    head, rest = (Markup(_engine().render(piece)) for piece in (src[:cut], src[cut:]))
+    return macro("fold", head, rest, f"{len(src) - cut:,} more characters")
 
 
 def plain_text(src: str) -> str:
