@@ -8,7 +8,6 @@ or ``authored`` with the public ``capture`` its shape follows). Here: where cass
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -16,7 +15,8 @@ import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
@@ -35,7 +35,6 @@ except ImportError:  # Windows: one writer at a time is up to you
 BUNDLED_DIR = Path(__file__).parent / "cassettes"
 CASSETTES_VARIABLE = "COOKBOOK_CASSETTES"  # the folder cassettes are read from and recorded into
 RECORD_DIR = "cassettes"  # where record mode writes when COOKBOOK_CASSETTES is not set (in the working directory)
-SUFFIX = ".yaml"
 FORMAT = "cookbook-cassette/1"
 PLACEHOLDER = "REDACTED"
 
@@ -61,12 +60,9 @@ _SECRET_JSON_KEYS = {"api_key", "apikey", "access_token", "refresh_token", "id_t
 _KEPT_REQUEST_HEADERS = {"content-type", "accept"}
 
 
-# --------------------------------------------------------------------------- where
-
-
 def bundled_names() -> list[str]:
     """The names of the cassettes shipped inside the package, sorted."""
-    return sorted(p.stem for p in BUNDLED_DIR.glob(f"*{SUFFIX}"))
+    return sorted(p.stem for p in BUNDLED_DIR.glob("*.yaml"))
 
 
 def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording: bool = False) -> Path:
@@ -81,11 +77,11 @@ def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording
     if "/" in text or os.sep in text or text.endswith((".yaml", ".yml")):
         path = Path(text)
     elif recording:
-        path = (folder or Path(RECORD_DIR)) / f"{text}{SUFFIX}"
-    elif folder and (folder / f"{text}{SUFFIX}").is_file():
-        path = folder / f"{text}{SUFFIX}"
+        path = (folder or Path(RECORD_DIR)) / f"{text}.yaml"
+    elif folder and (folder / f"{text}.yaml").is_file():
+        path = folder / f"{text}.yaml"
     else:
-        path = BUNDLED_DIR / f"{text}{SUFFIX}"
+        path = BUNDLED_DIR / f"{text}.yaml"
     if must_exist and not path.is_file():
         names = ", ".join(bundled_names()) or "none"
         raise FileNotFoundError(
@@ -94,35 +90,18 @@ def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording
     return path
 
 
-def seed_for(path: Path) -> Path | None:
-    """The cassette a new recording at ``path`` starts from: the bundled one of the same name, if any."""
-    bundled = BUNDLED_DIR / path.name
-    return bundled if bundled.is_file() and bundled.resolve() != path.resolve() else None
-
-
-# --------------------------------------------------------------------------- bodies
-
-
 def _sse_events(text: str) -> list[dict] | None:
     """A server-sent event stream as ``[{"event": ..., "data": JSON or text}]``; None if it has other fields."""
     events = []
     for block in filter(str.strip, re.split(r"\r?\n\r?\n", text.strip())):
-        event: dict[str, Any] = {}
-        data_lines = []
-        for line in block.splitlines():
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                event["event"] = value
-            elif name == "data":
-                data_lines.append(value)
-            else:
-                return None
-        try:
-            event["data"] = json.loads("\n".join(data_lines))
-        except ValueError:
-            event["data"] = "\n".join(data_lines)
-        events.append(event)
+        pairs = (line.partition(":") for line in block.splitlines())
+        fields = [(name, value.removeprefix(" ")) for name, _, value in pairs]
+        if any(name not in ("event", "data") for name, _ in fields):
+            return None
+        data = "\n".join(value for name, value in fields if name == "data")
+        with suppress(ValueError):
+            data = json.loads(data)
+        events.append({**{name: value for name, value in fields if name == "event"}, "data": data})
     return events
 
 
@@ -166,9 +145,6 @@ def response_entry(code: int, message: str, content_type: str | None, body: byte
             **body_entry(body, content_type or "")}
 
 
-# --------------------------------------------------------------------------- scrubbing
-
-
 def _scrub_json(value: Any, leaf: Callable[[str], str], found: list) -> Any:
     """``value`` with every ``authorization.value`` and secret-named string replaced (and noted in ``found``), and
     every other string passed through ``leaf``."""
@@ -186,6 +162,14 @@ def _scrub_json(value: Any, leaf: Callable[[str], str], found: list) -> Any:
             item = PLACEHOLDER
         out[key] = _scrub_json(item, leaf, found)
     return out
+
+
+def _parsed(body: bytes | str | None) -> Any:
+    """A body as parsed JSON, else as it is (None when empty)."""
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return body
 
 
 class Secrets:
@@ -215,20 +199,18 @@ class Secrets:
         for name, value in parse_qsl(urlsplit(url).query):
             if _SECRET_NAME.search(name):
                 self.add(value)
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            return
         found: list = []
-        _scrub_json(parsed, str, found)
+        _scrub_json(_parsed(body), str, found)
         for value in found:
             self.add(value)
 
     def text(self, text: str) -> str:
-        if self._pattern is None and self.values:
+        if not self.values:
+            return text
+        if self._pattern is None:
             alternatives = "|".join(re.escape(v) for v in sorted(self.values, key=len, reverse=True))
             self._pattern = re.compile(rf"(?<![\w.~+/-])(?:{alternatives})(?![\w.~+/=-])")
-        return self._pattern.sub(PLACEHOLDER, text) if self.values else text
+        return self._pattern.sub(PLACEHOLDER, text)
 
     def bytes(self, data: bytes) -> bytes:
         if not self.values or not data:
@@ -244,10 +226,9 @@ class Secrets:
         if not body:
             return body
         try:
-            parsed = json.loads(body)
+            return json.dumps(self.json(json.loads(body)), ensure_ascii=False).encode("utf-8")
         except ValueError:
             return self.bytes(body)
-        return json.dumps(self.json(parsed), ensure_ascii=False).encode("utf-8")
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
@@ -261,9 +242,6 @@ class Secrets:
                 for name, value in headers.items()
                 if _SECRET_NAME.search(name) or name.lower() in _KEPT_REQUEST_HEADERS}
         return request_entry(method, self.url(url), kept, self.body(body))
-
-
-# --------------------------------------------------------------------------- matching
 
 
 @dataclass
@@ -283,26 +261,20 @@ class Request:
     def path(self) -> str:
         return urlsplit(self.uri).path or "/"
 
-    @property
-    def query(self) -> list[tuple[str, str]]:
-        return sorted(parse_qsl(urlsplit(self.uri).query))
-
     @cached_property
     def parsed(self) -> Any:
         """The body as parsed JSON, else as sent (None when empty)."""
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return self.body
+        return _parsed(self.body)
+
+    @cached_property
+    def key(self) -> tuple:
+        """What matching compares: method, path, query (in any order) and parsed body."""
+        return self.method, self.path, sorted(parse_qsl(urlsplit(self.uri).query)), self.parsed
 
 
 def matches(r1: Request, r2: Request) -> bool:
     """Same method, path, query and JSON body (1 and 1.0 are the same number; key order never matters)."""
-    return (r1.method == r2.method and r1.path == r2.path and r1.query == r2.query
-            and r1.parsed == r2.parsed)
-
-
-# --------------------------------------------------------------------------- the file
+    return r1.key == r2.key
 
 
 class _Dumper(yaml.SafeDumper):
@@ -337,6 +309,12 @@ def loads(text: str) -> dict:
     if doc.get("format") != FORMAT:
         raise ValueError(f"not a cookbook cassette (format {doc.get('format')!r}, expected {FORMAT!r})")
     return doc
+
+
+def read(path: Path) -> dict:
+    """The cassette at ``path``; for one not written yet, the bundled cassette it starts from (else empty)."""
+    source = path if path.is_file() else BUNDLED_DIR / path.name
+    return loads(source.read_text(encoding="utf-8")) if source.is_file() else {}
 
 
 def dumps(doc: dict) -> str:
@@ -375,25 +353,9 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-# --------------------------------------------------------------------------- recording
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold the cassette's lock (a hidden ``.NAME.lock`` file beside it) while the block runs; temporary files
-    left by a writer killed mid-write are removed first (no other writer can be writing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "a+") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
-        for stale in path.parent.glob(f".{path.name}.*.tmp"):
-            stale.unlink(missing_ok=True)
-        yield
-
-
 def record(path: Path, interaction: dict, *, since: str, replaces: Iterable[str] = ()) -> None:
-    """Merge one recorded exchange into the cassette at ``path`` (read again under its lock, so what other clients
-    and processes wrote meanwhile is kept; a new cassette starts from the bundled one of the same name).
+    """Merge one recorded exchange into the cassette at ``path``, read again under its lock (a hidden ``.NAME.lock``
+    beside it), so what other clients and processes wrote meanwhile is kept.
 
     It takes the place of the exchanges it matches that are older than this session (authored, or recorded before
     ``since``) or whose ``recorded`` stamp is in ``replaces`` (a failed attempt the client retried).
@@ -405,9 +367,13 @@ def record(path: Path, interaction: dict, *, since: str, replaces: Iterable[str]
         old = item.get("provenance") != "recorded" or not stamp or stamp < since or stamp in replaced
         return old and matches(new, Request.of(item["request"]))
 
-    with locked(path):
-        source = path if path.is_file() else seed_for(path)
-        doc = loads(source.read_text(encoding="utf-8")) if source else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a+") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # from a writer killed mid-write
+            leftover.unlink(missing_ok=True)
+        doc = read(path)
         items = doc.get("interactions") or []
         gone = [stale(item) for item in items]
         kept = [item for item, out in zip(items, gone, strict=True) if not out]
@@ -422,20 +388,13 @@ def now_stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-# --------------------------------------------------------------------------- replaying
-
-
-@dataclass
 class Recordings:
     """A cassette loaded for replay: its exchanges in recorded order, and how often each was played."""
 
-    path: str
-    interactions: list[dict]
-    requests: list[Request] = field(init=False)
-    play_counts: Counter[int] = field(default_factory=Counter)
-
-    def __post_init__(self) -> None:
-        self.requests = [Request.of(item["request"]) for item in self.interactions]
+    def __init__(self, path: str, interactions: list[dict]) -> None:
+        self.path, self.interactions = path, interactions
+        self.requests = [Request.of(item["request"]) for item in interactions]
+        self.play_counts: Counter[int] = Counter()
 
     @property
     def data(self) -> list[tuple[Request, dict]]:
@@ -456,12 +415,12 @@ def answered_bodies(cassettes: Iterable[Recordings], path: str = "/v1/conversati
                 yield request.parsed
 
 
-def user_prompts(bodies: Iterable[dict]) -> list[str]:
-    """The text user inputs of conversation requests, once each, in order."""
-    texts = (text for body in bodies for text in user_texts(body.get("inputs")))
+def prompts(cassettes: Iterable[Recordings], path: str = "/v1/conversations") -> list[str]:
+    """The text user inputs of the answered requests to ``path``, once each, in order."""
+    texts = (text for body in answered_bodies(cassettes, path) for text in user_texts(body.get("inputs")))
     return list(dict.fromkeys(text for text in texts if isinstance(text, str)))
 
 
 def recorded_prompts(name_or_path: str | os.PathLike[str]) -> list[str]:
     """The user prompts a cassette can answer: text user inputs of answered conversation requests, in order."""
-    return user_prompts(answered_bodies([load_recordings(resolve(name_or_path, must_exist=True))]))
+    return prompts([load_recordings(resolve(name_or_path, must_exist=True))])

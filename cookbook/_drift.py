@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._cassette import Request, loads, matches, seed_for
+from ._cassette import Request, matches, read
 
 NAMING_FIELDS = frozenset({"type", "object", "role", "name", "function", "event"})
 KINDS = {dict: "dict", list: "list", bool: "bool", int: "number", float: "number", type(None): "null"}
@@ -19,8 +19,7 @@ KINDS = {dict: "dict", list: "list", bool: "bool", int: "number", float: "number
 
 def exchanges(path: Path) -> list[dict]:
     """A cassette's exchanges (for one not written yet, those of the bundled cassette it will start from)."""
-    source = path if path.is_file() else seed_for(path)
-    return loads(source.read_text(encoding="utf-8"))["interactions"] if source else []
+    return read(path).get("interactions") or []
 
 
 def changes(before: list[dict], after: list[dict]) -> list[int]:
@@ -58,12 +57,6 @@ def shape(response: dict) -> set[str]:
     return facts | {"body=json"}
 
 
-def drift(recorded: dict, live: dict) -> tuple[list[str], list[str]]:
-    """``(missing, new)``: the facts of the recorded answer the live one lacks, and those only the live one has."""
-    before, after = shape(recorded), shape(live)
-    return sorted(before - after), sorted(after - before)
-
-
 def compare(recorded: list[dict], live: list[dict], since: str) -> list[dict[str, Any]]:
     """Each exchange of ``live`` recorded since ``since``, with its drift from the recording of the same request
     in ``recorded`` (``compared`` is false when there is none). Mistral API calls go wherever ``--server-url``
@@ -76,9 +69,10 @@ def compare(recorded: list[dict], live: list[dict], since: str) -> list[dict[str
         request = Request.of(item["request"])
         answer = next((response for was, response in old if matches(request, was) and (
             "/v1/" in request.path or urlsplit(request.uri).netloc == urlsplit(was.uri).netloc)), None)
-        missing, new = drift(answer, item["response"]) if answer else ([], [])
+        before, after = (shape(answer), shape(item["response"])) if answer else (set(), set())
         report.append({"request": f"{request.method} {request.path}", "status": item["response"]["status"]["code"],
-                       "missing": missing, "new": new, "compared": answer is not None})
+                       "missing": sorted(before - after), "new": sorted(after - before),
+                       "compared": answer is not None})
     return report
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         # Scrubbed as recordings are, so a real token matches its placeholder and never shows in a miss.
-        wanted = Request.of(Secrets().request(request.method, str(request.url), request.headers, request.content))
+        secrets = Secrets()
+        wanted = Request(request.method, secrets.url(str(request.url)), secrets.body(request.content))
         hits = [(cassette, index) for cassette in self.cassettes
                 for index, recorded in enumerate(cassette.requests) if _cassette.matches(wanted, recorded)]
         if not hits:
@@ -92,11 +94,12 @@ def _miss(wanted: Request, cassettes: Sequence[Recordings]) -> ReplayMiss:
              f"{', '.join(names) or '(none)'}."]
     recorded = [(Path(c.path).stem, r) for c in cassettes for r in c.requests]
     if recorded:
-        name, nearest = min(recorded, key=lambda pair: (pair[1].method != wanted.method,
-                                                        pair[1].path != wanted.path, len(_diff(wanted, pair[1]))))
-        lines.append(f"Nearest recording ({nearest.method} {nearest.path} in {name}), diff:\n"
-                     + _clip(_diff(wanted, nearest), 16))
-        prompts = _cassette.user_prompts(_cassette.answered_bodies(cassettes, nearest.path))
+        tier = min((r.method != wanted.method, r.path != wanted.path) for _, r in recorded)
+        diffs = [(_diff(wanted, r), name, r) for name, r in recorded
+                 if (r.method != wanted.method, r.path != wanted.path) == tier]
+        diff, name, nearest = min(diffs, key=lambda candidate: len(candidate[0]))
+        lines.append(f"Nearest recording ({nearest.method} {nearest.path} in {name}), diff:\n" + _clip(diff, 16))
+        prompts = _cassette.prompts(cassettes, nearest.path)
         if prompts:
             lines.append("Recorded prompts for this endpoint:\n" + "\n".join(f"  - {p!r}" for p in prompts[:12]))
     elif wanted.parsed is not None:
@@ -108,10 +111,10 @@ def _miss(wanted: Request, cassettes: Sequence[Recordings]) -> ReplayMiss:
 
 class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A response body on its way to the client, scrubbed line by line as it arrives (a secret never spans a line;
-    a stream shows live while it is recorded). ``done(body, complete)`` runs once with what went out: complete
-    unless the connection failed (a client that stops reading, as an MCP client does, has what it wanted)."""
+    a stream shows live while it is recorded). ``done(body)`` runs once with what went out, unless the connection
+    failed (a client that stops reading, as an MCP client does, has what it wanted)."""
 
-    def __init__(self, stream: Any, secrets: Secrets, done: Any) -> None:
+    def __init__(self, stream: Any, secrets: Secrets, done: Callable[[bytes], None] | None) -> None:
         self.stream, self.secrets, self.done = stream, secrets, done
         self.kept: list[bytes] = []
         self.pending = b""
@@ -126,8 +129,8 @@ class _Passing(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def _end(self, complete: bool) -> None:
         done, self.done = self.done, None
-        if done is not None:
-            done(b"".join(self.kept), complete)
+        if done is not None and complete:
+            done(b"".join(self.kept))
 
     @contextlib.contextmanager
     def _reading(self) -> Any:
@@ -192,10 +195,7 @@ class LiveTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self._passed_on(request, await self._async.handle_async_request(request))
 
     def _passed_on(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
-        def done(body: bytes, complete: bool) -> None:
-            if complete and self.cassette is not None:
-                self._record(request, response, body)
-
+        done = partial(self._record, request, response) if self.cassette is not None else None
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
         return httpx.Response(response.status_code, headers=headers, request=request,
                               stream=_Passing(response.stream, self.secrets, done), extensions=response.extensions)
