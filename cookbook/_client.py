@@ -85,8 +85,8 @@ class SentRequest:
 class ClientInfo:
     """What a cookbook client is wired to (``client.cookbook``); displays as one line.
 
-    ``sent``: the requests sent (scrubbed), newest last. ``transport``: the replay or record transport (None when
-    live), for other HTTP clients that must answer from the same cassettes. ``agents`` (tools by id),
+    ``sent``: the requests sent (scrubbed), newest last. ``transport``: the client's transport, for other HTTP
+    clients that must answer from the same cassettes. ``agents`` (tools by id),
     ``connectors`` (names by id) and ``conversations`` (context by id) are learnt from the API's answers.
     """
 
@@ -250,18 +250,6 @@ def _traced(method: Any, info: ClientInfo, check: Any) -> Any:
     return run
 
 
-def _wire(client: Mistral, info: ClientInfo, check_requests: bool) -> Mistral:
-    """Give ``client`` its ``cookbook`` info, and trace (and check) the calls the recipes display."""
-    client.cookbook = info
-    checks = {("conversations", "start"): check_conversation, ("agents", "create"): check_agent}
-    for name, methods in _TRACED.items():
-        resource = getattr(client.beta, name)
-        for method in (f"{base}{sync}" for base in methods for sync in ("", "_async")):
-            check = checks.get((name, method.split("_")[0])) if check_requests else None
-            setattr(resource, method, _traced(getattr(resource, method), info, check))
-    return client
-
-
 def retry_config(*, initial_ms: int = 500, max_interval_ms: int = 8_000, max_elapsed_ms: int = 30_000,
                  exponent: float = 2.0, jitter_ms: int = 250) -> RetryConfig:
     """The SDK retry policy of live clients: exponential backoff on 429, 5xx and connection errors, bounded.
@@ -319,7 +307,15 @@ def make_client(mode: str | None = None, *, cassette: Cassettes = None, api_key:
         retry_config=None if mode == "replay" else retry,
         timeout_ms=timeout_ms,
     )
-    return _wire(client, info, check_requests)
+    client.cookbook = info
+    # trace (and check) the calls the displays explain
+    checks = {("conversations", "start"): check_conversation, ("agents", "create"): check_agent}
+    for name, methods in _TRACED.items():
+        resource = getattr(client.beta, name)
+        for method in (f"{base}{sync}" for base in methods for sync in ("", "_async")):
+            check = checks.get((name, method.split("_")[0])) if check_requests else None
+            setattr(resource, method, _traced(getattr(resource, method), info, check))
+    return client
 
 
 def oauth_token(variable: str, client: Mistral) -> str:
