@@ -80,10 +80,11 @@ def _secret(placeholder: str, use: Callable[[str], None], *, width: str, css: st
     box = W.Password(placeholder=placeholder, continuous_update=False, layout=W.Layout(width=width)).add_class(css)
 
     def read(change: dict) -> None:
+        value = change["new"].strip()
         if change["new"]:
             box.value = ""  # calls read again, with nothing to read
-        if change["new"].strip():
-            use(change["new"].strip())
+        if value:
+            use(value)
 
     box.observe(read, names="value")
     return box
