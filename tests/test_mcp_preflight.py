@@ -19,15 +19,9 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from netguard import refuse_network
 
 import cookbook
+from cookbook import McpPreflightError, McpServerInfo, McpTool, inspect_mcp_server, inspect_mcp_server_sync
 from cookbook._cassette import dumps
 from cookbook._http import httpx
-from cookbook._mcp import (
-    McpPreflightError,
-    McpServerInfo,
-    McpTool,
-    inspect_mcp_server,
-    inspect_mcp_server_sync,
-)
 
 # A warning anywhere in a test (an unawaited coroutine, an unclosed stream) fails it.
 pytestmark = pytest.mark.filterwarnings("error")
