@@ -4,8 +4,10 @@ One module fixture runs ``python -m cookbook`` four times, against local servers
 answers like the Mistral API from cassettes, and a :class:`LocalMcpServer` shaped like DeepWiki, each on 127.0.0.1).
 These three start together, each with servers of its own:
 
-- ``live``: ``cookbook run --mode live`` of the eight recipes, against a stand-in over the bundled cassettes;
-- ``record``: ``cookbook record`` of the eight into a fresh cassette folder, against another such stand-in;
+- ``record``: ``cookbook record`` of the eight into a fresh cassette folder, against a stand-in over the bundled
+  cassettes: every recipe runs live over real HTTP, and what it sent and received is written;
+- ``live``: ``cookbook run --mode live`` of recipes 01 and 07 against another such stand-in (live mode is record
+  mode without the writing: two recipes show it answers the same and writes nothing);
 - ``check``: ``cookbook check --live 01 03`` against a stand-in serving a copy of the bundled cassettes in which one
   answer of recipe 03 changed shape (its connector tool renamed), compared with the bundled recordings;
 
@@ -43,6 +45,7 @@ from cookbook._cassette import bundled_names, resolve
 from cookbook._cli import first_answer_line
 
 SLUGS = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+LIVE_SLUGS = ["01_hello_world", "07_oauth_gmail"]  # the plain request, and the one that sends an OAuth token
 API_KEY = "sk-live-runs-fake-key-7f3a9c0d5e1b24680aceBDF1"
 OAUTH_TOKEN = "live-runs-fake-oauth-token-13579bdf2468ace0"
 TIMEOUT = 600  # seconds, for each command
@@ -242,7 +245,7 @@ def runs(tmp_path_factory) -> dict:
     }
     args = {
         "record": ["record", "--jobs", "2", "--cassettes", str(base / "cassettes")],
-        "live": ["run", "--mode", "live", "--jobs", "2"],
+        "live": ["run", "--mode", "live", "--jobs", "2", *LIVE_SLUGS],
         "check": ["check", "--live", "01", "03", "--jobs", "2"],
     }
     deadline = time.monotonic() + TIMEOUT
@@ -253,8 +256,8 @@ def runs(tmp_path_factory) -> dict:
                 server.start()
                 running.append(server)
         for name, (api, mcp) in servers.items():
-            started[name] = start(name, [*args[name], "--server-url", api.url, "-p", "mcp_server_url", mcp.url],
-                                  base, allow="127.0.0.1")
+            mcp_url = ["-p", "mcp_server_url", mcp.url] if name != "live" else []  # recipes 01 and 07 take none
+            started[name] = start(name, [*args[name], "--server-url", api.url, *mcp_url], base, allow="127.0.0.1")
         done["record"] = finish(*started["record"], deadline)
         for server in servers["record"]:  # the servers it recorded from stop; the replay of its cassettes starts
             server.stop()
@@ -276,41 +279,45 @@ def runs(tmp_path_factory) -> dict:
 # ------------------------------------------------------------------ the tests
 
 
-def test_live_run_answers_as_the_offline_replay(runs):
-    """All eight run live over real HTTP, answer as the offline replay does, send the key as a bearer token,
-    and send nothing for the demos only a recording can show (each says so in its notebook)."""
-    live, replay = runs["runs"]["live"], runs["runs"]["replay"]
-    api, mcp = runs["servers"]["live"]
-    live.assert_all_ok(SLUGS)
-    replay.assert_all_ok(SLUGS)
-    assert live.answers() == replay.answers()
-    assert live.network == [], "the live run tried to leave 127.0.0.1"
-
+def sent_as_a_live_run(run: Run, api: StandinAPI, mcp: LocalMcpServer, slugs: list[str]) -> None:
+    """The run answered every recipe over real HTTP, with the key as a bearer token and recipe 07's OAuth token,
+    sent each recipe's prompt, and sent nothing for the demos only a recording can show (each says so instead)."""
+    run.assert_all_ok(slugs)
+    assert run.network == [], f"the {run.name} run tried to leave 127.0.0.1"
     assert api.requests, "the stand-in received nothing"
     assert {seen.headers.get("authorization") for seen in api.requests} == {f"Bearer {API_KEY}"}
     asked = {text for seen in api.requests for text in user_texts(seen.json)}
-    assert {BY_SLUG[slug]["prompts"][0] for slug in SLUGS} <= asked, "a recipe's prompt never reached the stand-in"
+    assert {BY_SLUG[slug]["prompts"][0] for slug in slugs} <= asked, "a recipe's prompt never reached the stand-in"
     assert any(OAUTH_TOKEN in seen.body.decode() for seen in api.requests), "recipe 07 did not send its token"
-    assert {method for _, _, method in mcp.seen} >= {"initialize", "tools/list"}, "no MCP preflight reached the server"
     assert [f"{seen.method} {seen.path} {seen.body[:200]!r}" for seen in api.requests if is_replay_only_demo(seen)] \
         == []
-
-    for slug in SLUGS:  # one "Not sent in live mode" output for each replay_only demo of the notebook
+    if "03_custom_connector" in slugs:
+        assert {method for _, _, method in mcp.seen} >= {"initialize", "tools/list"}, "no MCP preflight reached it"
+    mode = "record" if run.name == "record" else "live"
+    for slug in slugs:  # one "Not sent in ... mode" output for each replay_only demo of the notebook
         demos = (NOTEBOOKS / f"{slug}.ipynb").read_text().count("replay_only(client,")
-        said = [text for text in outputs_text(live.out / f"{slug}.ipynb") if "Not sent in live mode" in text]
+        said = [text for text in outputs_text(run.out / f"{slug}.ipynb") if f"Not sent in {mode} mode" in text]
         assert len(said) == demos, f"{slug}: {demos} replay-only demo(s), said {said}"
-    assert sum((NOTEBOOKS / f"{slug}.ipynb").read_text().count("replay_only(client,") for slug in SLUGS) >= 3
+
+
+def test_live_mode_answers_as_the_offline_replay_and_writes_no_cassette(runs):
+    """`cookbook run --mode live` answers as the replay of the recording does, and writes no cassette anywhere."""
+    live, replay = runs["runs"]["live"], runs["runs"]["replay"]
+    sent_as_a_live_run(live, *runs["servers"]["live"], LIVE_SLUGS)
+    assert live.answers() == {slug: replay.answers()[slug] for slug in LIVE_SLUGS}
+    assert live.summary["mode"] == "live"
+    # record mode would write into the kernel's working folder (the notebooks') or the run's
+    assert [*NOTEBOOKS.rglob("*.yaml"), *(runs["base"] / "live").rglob("*.yaml")] == []
 
 
 def test_record_then_replay_with_the_servers_stopped_and_no_network(runs):
-    """`cookbook record` writes cassettes that replay the same answers with no server and no network; recorded
-    exchanges sit next to the authored demos it did not send, and no secret reaches any file or output."""
+    """`cookbook record` runs all eight live over real HTTP and writes cassettes that replay the same answers with
+    no server and no network; recorded exchanges sit next to the authored demos it did not send, and no secret
+    reaches any file or output."""
     record, replay = runs["runs"]["record"], runs["runs"]["replay"]
-    api, _ = runs["servers"]["record"]
     base = runs["base"]
-    record.assert_all_ok(SLUGS)
-    assert record.network == [], "the record run tried to leave 127.0.0.1"
-    assert any(OAUTH_TOKEN in seen.body.decode() for seen in api.requests), "recipe 07 did not send its token"
+    sent_as_a_live_run(record, *runs["servers"]["record"], SLUGS)
+    assert sum((NOTEBOOKS / f"{slug}.ipynb").read_text().count("replay_only(client,") for slug in SLUGS) >= 3
 
     table = cassette_table(record.stdout)
     assert sorted(table) == SLUGS and {row["status"] for row in table.values()} == {"ok"}, record.stdout
@@ -340,7 +347,8 @@ def test_record_then_replay_with_the_servers_stopped_and_no_network(runs):
     assert replay.summary["mode"] == "replay"
 
     written = [path for path in base.rglob("*") if path.is_file()]
-    pages = {base / run / f"{slug}.html" for run in ("live", "record", "replay") for slug in SLUGS}
+    pages = {base / run / f"{slug}.html" for run in ("record", "replay") for slug in SLUGS}
+    pages |= {base / "live" / f"{slug}.html" for slug in LIVE_SLUGS}
     assert pages <= set(written), [item.get("html_error") for item in runs["runs"]["live"].results.values()]
     assert {base / "live" / "index.html", base / "replay" / "summary.json"} <= set(written)
     for secret in (API_KEY, OAUTH_TOKEN):
