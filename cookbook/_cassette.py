@@ -73,15 +73,11 @@ def resolve(name_or_path: str | os.PathLike[str], *, must_exist: bool, recording
     folder is named.
     """
     text, setting = os.fspath(name_or_path), os.environ.get(CASSETTES_VARIABLE, "").strip()
-    folder = Path(setting).expanduser() if setting else None
+    mine = Path(setting or RECORD_DIR).expanduser() / f"{text}.yaml"
     if "/" in text or os.sep in text or text.endswith((".yaml", ".yml")):
         path = Path(text)
-    elif recording:
-        path = (folder or Path(RECORD_DIR)) / f"{text}.yaml"
-    elif folder and (folder / f"{text}.yaml").is_file():
-        path = folder / f"{text}.yaml"
     else:
-        path = BUNDLED_DIR / f"{text}.yaml"
+        path = mine if recording or (setting and mine.is_file()) else BUNDLED_DIR / f"{text}.yaml"
     if must_exist and not path.is_file():
         names = ", ".join(bundled_names()) or "none"
         raise FileNotFoundError(
@@ -277,24 +273,23 @@ def matches(r1: Request, r2: Request) -> bool:
     return r1.key == r2.key
 
 
+# Line breaks to YAML 1.1 besides \n and \r: in a block, plain or single-quoted scalar they are read back as \n
+# (or folded away). Only a double-quoted scalar keeps them, escaped as \N, \L and \P.
+_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
 class _Dumper(yaml.SafeDumper):
     """Block style, multi-line strings as literal blocks, and no anchors or aliases."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
-
-# Line breaks to YAML 1.1 besides \n and \r: in a block, plain or single-quoted scalar they are read back as \n
-# (or folded away). Only a double-quoted scalar keeps them, escaped as \N, \L and \P.
-_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
-
-
-def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = '"' if _YAML_ONLY_BREAKS.search(value) else "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    def represent_text(self, value: str) -> yaml.Node:
+        style = '"' if _YAML_ONLY_BREAKS.search(value) else "|" if "\n" in value else None
+        return self.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _str_presenter)
+_Dumper.add_representer(str, _Dumper.represent_text)
 _DERIVED = ("format", "provenance", "exchanges", "note", "interactions")  # what dumps() writes itself
 
 
@@ -393,13 +388,9 @@ class Recordings:
 
     def __init__(self, path: str, interactions: list[dict]) -> None:
         self.path, self.interactions = path, interactions
-        self.requests = [Request.of(item["request"]) for item in interactions]
+        self.data = [(Request.of(item["request"]), item["response"]) for item in interactions]
+        self.requests = [request for request, _ in self.data]
         self.play_counts: Counter[int] = Counter()
-
-    @property
-    def data(self) -> list[tuple[Request, dict]]:
-        """Each exchange's request and response."""
-        return [(request, item["response"]) for request, item in zip(self.requests, self.interactions, strict=True)]
 
 
 def load_recordings(path: str | os.PathLike[str]) -> Recordings:
