@@ -283,7 +283,7 @@ async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = No
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
     headers = dict(headers or {})
     info = getattr(client, "cookbook", None)
-    mode = getattr(info, "mode", "live")
+    mode = getattr(info, "mode", "live") if getattr(info, "transport", None) is not None else "live"
     if mode == "replay":
         transport = _replaying(url, info.transport)
     elif mode == "record":
