@@ -1,8 +1,7 @@
 """``cookbook``: list the recipe notebooks, run them with papermill, re-record them, check them live.
 
-Each command checks its command line as a :class:`Plan` (a mistake: exit status 2, before anything runs or is
-written), then runs the recipes in a process pool. papermill and nbconvert are imported only where they are used,
-so that ``cookbook --help`` need not load them.
+Each command checks its command line as a :class:`Plan` (a mistake exits 2 before anything runs or is written), then
+runs the recipes in worker processes. papermill and nbconvert are imported where used: ``cookbook --help`` stays quick.
 """
 
 from __future__ import annotations
@@ -37,8 +36,8 @@ from ._markup import render
 
 RECIPE_FILE = re.compile(r"^(\d{2})_(\w+)\.ipynb$")
 REPOSITORY_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"  # where an editable install keeps them
+KERNEL_START_TIMEOUT = 180  # seconds: papermill's 60 is too short on a busy machine (parallel jobs, CI)
 # What a report page shows of an output, richest first: no widget view or JavaScript, as nothing on the page runs.
-KERNEL_START_TIMEOUT = 180  # seconds
 STATIC_OUTPUTS = ["text/html", "text/markdown", "image/svg+xml", "text/latex", "image/png", "image/jpeg", "text/plain"]
 
 
@@ -212,8 +211,8 @@ def execute_recipe(path: Path, parameters: dict[str, Any], out_dir: Path) -> dic
 
     ipynb, error, started = out_dir / f"{path.stem}.ipynb", None, time.monotonic()
     # The kernel talks over IPC sockets in a folder of its own, so parallel runs never race for a TCP port, and is
-    # stopped at once when its last cell has answered: settings of jupyter_client and nbclient. A kernel on a busy
-    # machine (parallel jobs, CI) gets three minutes to start, not papermill's one.
+    # stopped at once when its last cell has answered. papermill saves the notebook after each cell (its default),
+    # so a dead kernel leaves the outputs before it.
     with tempfile.TemporaryDirectory(prefix="cookbook-", ignore_cleanup_errors=True) as sockets:
         ipc = {"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}} if os.name != "nt" else {}
         try:
@@ -229,15 +228,14 @@ def execute_recipe(path: Path, parameters: dict[str, Any], out_dir: Path) -> dic
     result = {"recipe": path.stem, "status": "failed" if error else "ok",
               "seconds": round(time.monotonic() - started, 1), "answer": "", "error": error,
               "notebook": ipynb.name if ipynb.is_file() else None, "html": None}
-    if not result["notebook"]:
-        return result
-    try:
-        nb = nbformat.read(ipynb, as_version=4)
-        result["answer"] = first_answer_line(nb)
-        (out_dir / f"{path.stem}.html").write_text(render_page(nb), encoding="utf-8")
-        result["html"] = f"{path.stem}.html"
-    except Exception as failure:  # the run's result stands; the report says the page is missing
-        result["html_error"] = f"{type(failure).__name__}: {_first_line(str(failure))}"
+    if result["notebook"]:
+        try:
+            nb = nbformat.read(ipynb, as_version=4)
+            result["answer"] = first_answer_line(nb)
+            (page := ipynb.with_suffix(".html")).write_text(render_page(nb), encoding="utf-8")
+            result["html"] = page.name
+        except Exception as failure:  # the run's result stands; the report says the page is missing
+            result["html_error"] = f"{type(failure).__name__}: {_first_line(str(failure))}"
     return result
 
 
