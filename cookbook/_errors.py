@@ -26,12 +26,8 @@ class ReplayMiss(CookbookError, LookupError):
 
     @property
     def card(self) -> Any:
-        from ._explain import ErrorCard
+        from ._explain import OTHER, ErrorCard
 
         first, _, rest = str(self).partition("\n")
-        return ErrorCard(
-            "No recording for this request", "ReplayMiss", message=first, listing=rest.strip("\n"),
-            cause="Replay mode answers only the requests recorded in the cassette; this one (a changed prompt, "
-                  "model or tool list) was never recorded.",
-            fix="Use a recorded prompt (listed above), or set MISTRAL_API_KEY to send it to the API for real "
-                "(COOKBOOK_MODE=record also saves the answer).")
+        return ErrorCard("No recording for this request", "ReplayMiss", message=first, listing=rest.strip("\n"),
+                         cause=OTHER["replay_miss"].cause, fix=OTHER["replay_miss"].fix)

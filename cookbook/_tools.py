@@ -26,13 +26,10 @@ class InvalidRequest(CookbookError, ValueError):
 
     @property
     def card(self) -> Any:
-        from ._explain import ErrorCard
+        from ._explain import OTHER, ErrorCard
 
         return ErrorCard("Refused before sending", type(self).__name__, message=str(self),
-                         cause="The cookbook checks each request before it is sent; the API would have refused "
-                               "this one.",
-                         fix="Change the call as the message says. (make_client(..., check_requests=False) sends it "
-                             "anyway, to see the API's own answer.)")
+                         cause=OTHER["refused"].cause, fix=OTHER["refused"].fix)
 
 
 def web_search(*, premium: bool = False) -> dict:
