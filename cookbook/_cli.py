@@ -275,9 +275,9 @@ class Plan:
         print(heading, flush=True)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with ProcessPoolExecutor(self.jobs, initializer=_worker_init, initargs=(self.env,)) as pool:
-            futures = [pool.submit(execute_recipe, r.path.resolve(), self.parameters[r.slug], self.out_dir.resolve())
-                       for r in self.recipes]
             try:
+                futures = [pool.submit(execute_recipe, r.path.resolve(), self.parameters[r.slug],
+                                       self.out_dir.resolve()) for r in self.recipes]
                 for future in tqdm(as_completed(futures), total=len(futures), desc="cookbook", unit="notebook",
                                    file=sys.stderr, leave=False, disable=not sys.stderr.isatty()):
                     item = future.result()
