@@ -349,12 +349,10 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def record(path: Path, interaction: dict, *, since: str, replaces: Iterable[str] = ()) -> None:
-    """Merge one recorded exchange into the cassette at ``path``, read again under its lock (a hidden ``.NAME.lock``
-    beside it), so what other clients and processes wrote meanwhile is kept.
-
-    It takes the place of the exchanges it matches that are older than this session (authored, or recorded before
-    ``since``) or whose ``recorded`` stamp is in ``replaces`` (a failed attempt the client retried).
-    """
+    """Merge one recorded exchange into the cassette at ``path``, read again under its lock (``.NAME.lock`` beside it)
+    so that what other clients and processes wrote meanwhile is kept. It replaces the exchanges it matches that are
+    older than this session (authored, or recorded before ``since``) or whose ``recorded`` stamp is in ``replaces``
+    (a failed attempt the client retried)."""
     new, replaced = Request.of(interaction["request"]), set(replaces)
 
     def stale(item: dict) -> bool:
