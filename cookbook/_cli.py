@@ -182,7 +182,7 @@ def _mode_and_env(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
            else f"{KEY_VARIABLE} found" if key else f"no {KEY_VARIABLE} found: the bundled recordings answer")
     # a key read from ./.env reaches the kernels, which run elsewhere
     env = {KEY_VARIABLE: key, SERVER_VARIABLE: args.server_url,
-           _cassette.CASSETTES_VARIABLE: args.cassettes and str(Path(args.cassettes).resolve())}
+           _cassette.CASSETTES_VARIABLE: args.cassettes and str(Path(args.cassettes).expanduser().resolve())}
     return chosen, why, {name: value for name, value in env.items() if value}
 
 
@@ -373,6 +373,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     (--cassettes, $COOKBOOK_CASSETTES, else ./cassettes; a new cassette starts from the bundled one). Prints, per
     recipe, the exchanges added, replaced and kept, and the authored ones left."""
     folder = Path(args.cassettes or os.environ.get(_cassette.CASSETTES_VARIABLE) or _cassette.RECORD_DIR)
+    folder = folder.expanduser()  # as the kernels read it (``_cassette.resolve``)
     args.cassettes = str(folder)
     plan = Plan(args)
     before = {r.slug: _drift.exchanges(folder / f"{r.slug}.yaml") for r in plan.recipes}
@@ -404,7 +405,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.live:
         raise UsageError("cookbook check runs the recipes against the API for real (billed requests): pass --live "
                          "to say so.")
-    theirs = Path(args.cassettes) if args.cassettes else None
+    theirs = Path(args.cassettes).expanduser() if args.cassettes else None
     args.cassettes = str(work := Path(args.out) / "cassettes")
     plan = Plan(args)
     sources, since = _copy_recordings(plan.recipes, theirs, work), _cassette.now_stamp()

@@ -93,8 +93,9 @@ def json_block(value: Any) -> dict[str, Any]:
     parsed, is_json = parse_json(value)
     if not is_json:
         text = str(parsed)
-        full = text[:JSON_FULL_CHARS] if len(text) > JSON_PREVIEW_CHARS else None
-        return {"preview": text[:JSON_PREVIEW_CHARS], "full": full, "size": len(text)}
+        if len(text) <= JSON_PREVIEW_CHARS:
+            return {"preview": text, "full": None, "size": len(text)}
+        return {"preview": text[:JSON_PREVIEW_CHARS] + "…", "full": text[:JSON_FULL_CHARS], "size": len(text)}
     preview = format_json(parsed, depth=JSON_PREVIEW_DEPTH, limit=JSON_PREVIEW_CHARS)
     full = format_json(parsed)
     return {"preview": preview, "full": full if full != preview else None, "size": None}

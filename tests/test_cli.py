@@ -20,7 +20,6 @@ import nbformat
 import papermill
 import pytest
 from _responses import ipython_shell, message, response
-from papermill.cli import _resolve_type
 
 from cookbook import _cli
 from cookbook._cassette import recorded_prompts
@@ -319,10 +318,11 @@ def test_notebooks_come_from_the_option_then_the_working_folder_then_the_checkou
 
 
 def test_p_values_are_typed_as_papermill_types_them():
-    for text in ("3", "-2", "0.5", "1e3", "True", "False", "None", "text", "[1, 2]", "", "true"):
-        assert _cli.parse_value(text) == _resolve_type(text) and type(_cli.parse_value(text)) is type(
-            _resolve_type(text)
-        ), text
+    # papermill's -p: an int, else a float, else True/False/None, else the text as given
+    typed = {"3": 3, "-2": -2, "0.5": 0.5, "1e3": 1000.0, "True": True, "False": False, "None": None, "text": "text",
+             "[1, 2]": "[1, 2]", "": "", "true": "true"}
+    for text, value in typed.items():
+        assert _cli.parse_value(text) == value and type(_cli.parse_value(text)) is type(value), text
     assert _cli.parse_value("3") == 3 and _cli.parse_value("None") is None and _cli.parse_value("[1, 2]") == "[1, 2]"
     assert _cli.parse_yaml("exclude: [a, b]\nn: 2") == {"exclude": ["a", "b"], "n": 2}
 
@@ -471,3 +471,11 @@ def test_a_kernel_that_dies_fails_its_recipe_and_the_notebook_keeps_the_outputs_
     assert "before the crash\n" in printed and not any("never" in text for text in printed)
     assert executed.cells[0].source.startswith("mode = None")  # the recipe's own cells, parameters injected after
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+
+
+def test_a_cassette_folder_under_home_is_the_same_folder_for_the_command_and_the_kernels(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("MISTRAL_API_KEY", "sk-cli-test-fake-key-0123456789abcdef")
+    args = _cli.build_parser().parse_args(["run", "1", "--mode", "record", "--cassettes", "~/recordings",
+                                           "--notebooks", str(NOTEBOOKS)])
+    assert _cli.Plan(args).env["COOKBOOK_CASSETTES"] == str(tmp_path / "recordings")

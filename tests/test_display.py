@@ -433,6 +433,15 @@ def test_deeply_nested_arguments_are_folded():
     assert render_text(resp)
 
 
+
+def test_a_cut_arguments_preview_ends_in_one_ellipsis():
+    long_json = json.dumps({"query": "w" * 5000})
+    long_text = "not json " * 1000
+    html = render_html(response(function_call("f", long_json), function_call("g", long_text)))
+    previews = re.findall(r'<pre class="cb-json">(.*?)</pre>', html, re.S)
+    cut = [p for p in previews if p.endswith("…")]
+    assert len(cut) == 2 and not any(p.endswith("……") for p in previews), [p[-20:] for p in previews]
+
 # ----------------------------------------------------------- display behaviour
 
 
