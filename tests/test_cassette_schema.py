@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -431,16 +429,9 @@ def test_the_unbroken_originals_pass():
 # --------------------------------------------------------------------------- the authoring script
 
 
-def _author_module():
-    spec = importlib.util.spec_from_file_location("author_cassettes", ROOT / "tests/fixtures/author_cassettes.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_authoring_script_reproduces_the_authored_cassettes(no_network):
-    author = _author_module()
+    from fixtures import author_cassettes as author  # tests/ is on the path (pyproject's pythonpath)
+
     for name, text in author.render_all().items():
         path = _cassette.BUNDLED_DIR / f"{name}.yaml"
         if (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("provenance") != "authored":
