@@ -63,8 +63,8 @@ def as_dict(tool: Any) -> Any:
 
 
 def _check_connector(where: str, tool: Mapping, seen: dict[str, str]) -> None:
-    """Refuse a connector spec without an id, listed twice (``seen``: connector -> where), with a bad filter or
-    an authorization without a token."""
+    """Refuse a connector spec without an id, listed twice (``seen``: connector -> where), with a bad filter, or
+    with an authorization without a token."""
     connector_id = tool.get("connector_id")
     if not isinstance(connector_id, str) or not connector_id.strip():
         raise InvalidRequest(f"{where}: a connector needs connector_id, its name or UUID, e.g. "
@@ -73,7 +73,16 @@ def _check_connector(where: str, tool: Mapping, seen: dict[str, str]) -> None:
         raise InvalidRequest(f"{where}: connector {connector_id!r} is already {seen[connector_id]}. "
                              "List each connector once; put all its settings in that one entry.")
     seen[connector_id] = where
-    config = tool.get("tool_configuration") or {}
+    _check_filters(where, tool.get("tool_configuration") or {})
+    auth = tool.get("authorization")
+    token = auth.get("value") if isinstance(auth, Mapping) else None
+    if auth is not None and (not isinstance(token, str) or not token.strip()):
+        raise InvalidRequest(f"{where}: authorization needs a token: {{'type': 'oauth2-token', 'value': <the "
+                             "access token>}; read it from an environment variable (cookbook.oauth_token).")
+
+
+def _check_filters(where: str, config: Any) -> None:
+    """Refuse a tool_configuration that is not a dict, gives both include and exclude, or names no real tool."""
     if not isinstance(config, Mapping):
         raise InvalidRequest(f"{where}: tool_configuration must be a dict with include or exclude.")
     filters = {key: config[key] for key in ("include", "exclude") if config.get(key) is not None}
@@ -86,11 +95,6 @@ def _check_connector(where: str, tool: Mapping, seen: dict[str, str]) -> None:
         if bad := [name for name in names if not isinstance(name, str) or not name.strip()]:
             raise InvalidRequest(f"{where}: tool_configuration.{key} holds {bad[0]!r}; tool names are non-empty "
                                  "strings, exactly as the MCP server lists them (client.beta.connectors.list_tools).")
-    auth = tool.get("authorization")
-    token = auth.get("value") if isinstance(auth, Mapping) else None
-    if auth is not None and (not isinstance(token, str) or not token.strip()):
-        raise InvalidRequest(f"{where}: authorization needs a token: {{'type': 'oauth2-token', 'value': <the "
-                             "access token>}; read it from an environment variable (cookbook.oauth_token).")
 
 
 def check_tools(tools: Any) -> None:
