@@ -186,17 +186,17 @@ class Secrets:
             self.values.add(value)
             self._pattern = None
 
-    def learn(self, method: str, url: str, headers: Any, body: bytes | None) -> None:
-        """Note the tokens an outgoing request carries: auth headers, secret query parameters, body tokens."""
-        for name, value in headers.items():
+    def learn(self, request: Any) -> None:
+        """Note the tokens an outgoing (httpx) request carries: auth headers, secret query parameters, body tokens."""
+        for name, value in request.headers.items():
             if _SECRET_NAME.search(name):
                 scheme, _, token = value.partition(" ")
                 self.add(token or scheme)  # "Bearer <token>": the token
-        for name, value in parse_qsl(urlsplit(url).query):
+        for name, value in parse_qsl(urlsplit(str(request.url)).query):
             if _SECRET_NAME.search(name):
                 self.add(value)
         found: list = []
-        _scrub_json(_parsed(body), str, found)
+        _scrub_json(_parsed(request.content), str, found)
         for value in found:
             self.add(value)
 

@@ -168,7 +168,7 @@ def _event_hooks(info: ClientInfo, secrets: _cassette.Secrets) -> tuple[dict, di
     pending: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def sent(request: httpx.Request) -> None:
-        secrets.learn(request.method, str(request.url), request.headers, request.content)
+        secrets.learn(request)
         try:
             body = secrets.json(json.loads(request.content)) if request.content else None
         except ValueError:

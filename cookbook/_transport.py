@@ -182,7 +182,7 @@ class LiveTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _prepare(self, request: httpx.Request) -> None:
         request.headers["accept-encoding"] = "identity"  # plain bytes, which can be scrubbed
-        self.secrets.learn(request.method, str(request.url), request.headers, request.content)
+        self.secrets.learn(request)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
