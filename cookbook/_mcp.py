@@ -292,7 +292,8 @@ async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = No
 
     async def note(response: httpx.Response) -> None:
         if response.request.method == "POST":  # the JSON-RPC messages; GET and DELETE are session plumbing
-            method = json.loads(response.request.content).get("method")
+            body = json.loads(response.request.content)
+            method = body.get("method") if isinstance(body, dict) else None  # a batch: a list of messages
             answers.append(_Answer(repr(method) if method else "JSON-RPC", response.status_code,
                                    response.headers.get("content-type") or "no content type",
                                    response.headers.get(PROVENANCE_HEADER)))
