@@ -356,7 +356,9 @@ class RenderedResponse:
         else:
             self._shown_in = None
 
-    def mark_shown(self) -> None:
+    def show_once(self) -> None:
+        """Show it now; as the same cell's last expression it is then not shown a second time."""
+        show(self)
         self._shown_in = getattr(_ipython(), "execution_count", None)
 
 
@@ -369,8 +371,6 @@ def show(obj: Any, *, file: Any = None) -> None:
 
     metadata = obj.display_metadata() if hasattr(obj, "display_metadata") else None
     display(obj._repr_mimebundle_(), metadata=metadata, raw=True)
-    if hasattr(obj, "mark_shown"):
-        obj.mark_shown()
 
 
 def display_response(response: Any) -> RenderedResponse:
@@ -382,5 +382,5 @@ def display_response(response: Any) -> RenderedResponse:
         raise TypeError("this is an event stream: use display_stream(stream), or await display_stream_async(stream) "
                         "for one from a *_stream_async call")
     rendered = response if isinstance(response, RenderedResponse) else RenderedResponse(response)
-    show(rendered)
+    rendered.show_once()
     return rendered

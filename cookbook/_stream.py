@@ -19,7 +19,7 @@ from typing import Any
 from mistralai.client.models import ConversationResponse
 
 from ._client import context_of
-from ._display import RenderedResponse, RequestContext, _ipython, display_response, show
+from ._display import RenderedResponse, RequestContext, _ipython, display_response
 from ._errors import CookbookError
 from ._explain import DROPPED, STREAM, TIMEOUT, ErrorCard, pick_advice, status_title
 from ._http import httpx
@@ -241,7 +241,7 @@ class _NotebookView:
             return
         if self.handle is not None:
             self.handle.update(_EMPTY, raw=True)
-        show(rendered)
+        rendered.show_once()
 
 
 class _TerminalView:

@@ -478,6 +478,8 @@ def test_display_response_shows_once_in_ipython_even_as_last_expression():
         assert shell.run_cell("shown = display_response(resp)", store_history=True).success
         assert shell.run_cell("shown", store_history=True).success  # a later cell shows it again
         assert len(displays) == 3
+        assert shell.run_cell("display(shown); display(shown); display(shown)", store_history=True).success
+        assert len(displays) == 6  # displayed on purpose: each time
 
 
 def test_a_citation_right_after_a_code_block_leaves_the_block_closed():
