@@ -8,8 +8,16 @@ from typing import Any
 class CookbookError(Exception):
     """Base class for errors raised by the cookbook itself (not by the API)."""
 
+    def headline(self) -> str:
+        return f"{type(self).__name__}: {self}"
+
     def _render_traceback_(self) -> list[str]:  # IPython shows the message in place of a wall of SDK frames
-        return [f"{type(self).__name__}: {self}"]
+        return rendered_traceback(self, self.headline())
+
+
+def rendered_traceback(error: BaseException, headline: str) -> list[str]:
+    """What IPython shows of a cookbook-explained error: its one-line headline, then its notes (a failed clean-up)."""
+    return [headline, *getattr(error, "__notes__", ())]
 
 
 class ConfigurationError(CookbookError, ValueError):

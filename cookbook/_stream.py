@@ -20,7 +20,7 @@ from mistralai.client.models import ConversationResponse
 
 from ._client import context_of
 from ._display import RenderedResponse, RequestContext, _ipython, display_response
-from ._errors import CookbookError
+from ._errors import CookbookError, rendered_traceback
 from ._explain import DROPPED, STREAM, TIMEOUT, ErrorCard, pick_advice, status_title
 from ._http import httpx
 from ._markup import as_json
@@ -42,7 +42,7 @@ class ResponseStreamError(Exception):
                          api_code=None if status else (str(self.code or "") or None))
 
     def _render_traceback_(self) -> list[str]:
-        return [f"ResponseStreamError: the response stream ended with error {self}"]
+        return rendered_traceback(self, f"ResponseStreamError: the response stream ended with error {self}")
 
 
 class StreamInterrupted(CookbookError):

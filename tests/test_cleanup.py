@@ -12,9 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from _responses import ipython_shell
 from mistralai.client import errors
 
-from cookbook import _cassette, make_client, temporary_agent, temporary_connector
+from cookbook import InvalidRequest, _cassette, make_client, temporary_agent, temporary_connector
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_ERROR = {"object": "error", "message": "Internal server error", "type": "internal_error", "code": "5000"}
@@ -143,6 +144,27 @@ async def test_a_failed_delete_is_noted_on_the_original_error(tmp_path, no_netwo
     assert caught.value.status_code == 500  # the block's error, not the delete's
     assert any("deleting the connector" in note and "by hand" in note for note in caught.value.__notes__)
 
+
+
+async def test_in_ipython_a_cookbook_error_still_shows_the_failed_delete(tmp_path, no_network, clean_env, capsys):
+    """A step refused by the cookbook (its one-line message in IPython) keeps the note of the delete that failed."""
+    cassette = failing_cassette(tmp_path, "08_connector_lifecycle", ("POST", "/v1/conversations", 0))
+    doc = yaml.safe_load(cassette.read_text())
+    for item in doc["interactions"]:
+        if item["request"]["method"] == "DELETE":
+            item["response"].update(status={"code": 503, "message": "Service Unavailable"}, json=SERVER_ERROR)
+    cassette.write_text(yaml.safe_dump(doc, sort_keys=False))
+    client = make_client("replay", cassette=str(cassette))
+    with pytest.raises(InvalidRequest) as caught:
+        async with temporary_connector(client, **CONNECTOR):
+            await client.beta.conversations.start_async(model="mistral-small-latest", inputs="hi",
+                                                        tools=[{"type": "connector"}])
+    with ipython_shell() as (shell, _, _):
+        shell.user_ns["error"] = caught.value
+        shell.run_cell("raise error")
+    shown = capsys.readouterr().out
+    assert "InvalidRequest: tools[0]: a connector needs connector_id" in shown
+    assert "…and deleting the connector " in shown and "failed too" in shown and "delete it by hand" in shown
 
 async def test_nothing_is_deleted_when_the_create_fails(tmp_path, no_network, clean_env):
     client = make_client("replay", cassette=str(failing_cassette(tmp_path, "06_agent_with_connectors",
