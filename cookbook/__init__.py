@@ -4,7 +4,7 @@ This file is the whole public surface. The MCP preflight and the widgets load th
 they are imported when a notebook first asks for one of their names (``dir(cookbook)`` lists them all the same).
 """
 
-from importlib import import_module
+from importlib import import_module as _import_module
 
 from . import tools
 from ._client import ClientInfo, make_client, oauth_token, resolve_mode, retry_config
@@ -33,7 +33,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     if name not in _LATER:
         raise AttributeError(f"module 'cookbook' has no attribute {name!r}")
-    return getattr(import_module(_LATER[name], __name__), name)
+    return getattr(_import_module(_LATER[name], __name__), name)
 
 
 def __dir__() -> list[str]:

@@ -196,8 +196,8 @@ def _event_hooks(info: ClientInfo, secrets: _cassette.Secrets) -> tuple[dict, di
 # and agents' create are also checked before sending.
 _TRACED = {
     "conversations": ("start", "append", "restart", "start_stream", "append_stream", "restart_stream"),
-    "agents": ("create", "get", "update", "delete"),
-    "connectors": ("create", "get", "list", "list_tools", "delete"),
+    "agents": ("create", "get", "update", "update_version", "get_version", "delete"),
+    "connectors": ("create", "get", "update", "list", "list_tools", "delete"),
 }
 
 

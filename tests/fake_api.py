@@ -54,6 +54,7 @@ class FakeMistralAPI:
         self.requests: list[dict] = []
         self.answer = "The capital of France is Paris."
         self.connector_pages: list[list[dict]] = []  # GET /v1/connectors pages; page N+1 has the cursor "pN"
+        self.connector: dict = {}  # what PATCH /v1/connectors/<id> answers, under the fields sent
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,6 +93,11 @@ class FakeMistralAPI:
                 following = f"p{index + 1}" if index + 1 < len(pages) else None
                 body = {"items": pages[index] if index < len(pages) else [],
                         "pagination": {"page_size": 100, "next_cursor": following}}
+                return self._reply(200, json.dumps(body).encode(), "application/json")
+
+            def do_PATCH(self):  # a connector update: the connector, as sent (``owner.connector`` beneath)
+                seen = self._record()
+                body = {**owner.connector, "id": self.path.rsplit("/", 1)[-1], **(seen["json"] or {})}
                 return self._reply(200, json.dumps(body).encode(), "application/json")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -6,6 +6,7 @@ import pytest
 
 import cookbook
 from cookbook import ConfigurationError, make_client, resolve_mode
+from cookbook._cassette import BUNDLED_DIR, bundled_names, loads
 
 
 def test_without_key_or_mode_the_cookbook_replays(clean_env):
@@ -100,10 +101,11 @@ def test_public_surface_is_listed(clean_env):
     for name in cookbook.__all__:
         assert getattr(cookbook, name) is not None
     assert set(cookbook.__all__) <= set(dir(cookbook))  # names loaded on first use included: tab completion
+    assert {name for name in dir(cookbook) if not name.startswith("_")} == set(cookbook.__all__)  # and only those
 
 
 def test_the_client_line_names_the_cassettes_it_answers_from(clean_env):
-    assert "all 8 bundled cassettes" in str(make_client("replay").cookbook)
+    assert f"all {len(bundled_names())} bundled cassettes" in str(make_client("replay").cookbook)
     two = make_client("replay", cassette=["01_hello_world", "03_custom_connector"])
     assert "cassettes 01_hello_world, 03_custom_connector" in str(two.cookbook)
 
@@ -131,3 +133,15 @@ def test_oauth_token_refuses_a_token_in_place_of_a_name(clean_env):
 
     with pytest.raises(ConfigurationError, match="never the token itself"):
         oauth_token("abc.def-token-value", make_client("live", api_key="k"))
+
+
+def test_a_renamed_connector_is_known_by_its_new_name(fake_api, clean_env):
+    created = next(item["response"]["json"] for item in loads(
+        (BUNDLED_DIR / "08_connector_lifecycle.yaml").read_text())["interactions"]
+        if item["request"]["method"] == "POST" and item["request"]["uri"].endswith("/v1/connectors"))
+    fake_api.connector = created
+    client = make_client("live", api_key="sk-client-modes-fake-key-0123456789", server_url=fake_api.url)
+    client.beta.connectors.update(connector_id=created["id"],
+                                  request_body={"protocol": "mcp", "name": "renamed_deepwiki"})
+    assert [r["method"] for r in fake_api.requests] == ["PATCH"]
+    assert client.cookbook.connectors[created["id"]] == "renamed_deepwiki"
