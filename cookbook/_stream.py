@@ -161,9 +161,9 @@ class StreamAssembler:
         return data if isinstance(data, dict) else {"type": "unknown", "value": data}
 
     def feed(self, event: Any) -> str:
-        """Take one event; return its type."""
+        """Take one event (an SDK event, or its :meth:`data`); return its type."""
         self.events += 1
-        data = self.data(event)
+        data = event if isinstance(event, dict) and "type" in event else self.data(event)
         kind = str(data.get("type") or "unknown")
         if kind == "conversation.response.started":
             self.conversation_id = data.get("conversation_id") or self.conversation_id
@@ -214,7 +214,8 @@ class StreamAssembler:
         response = self.response()
         if not live:
             return RenderedResponse(response, context, error=error)
-        outputs, running = as_json(response)["outputs"], self.running()
+        running = self.running()
+        outputs = as_json(response)["outputs"] if running else []
         names = [str(outputs[i].get("name") or outputs[i].get("type")) for i in running]
         status = f"running {', '.join(names)}…" if names else "streaming…"
         return RenderedResponse(response, context, running=running, status=status, error=error)
@@ -286,7 +287,7 @@ class LiveView:
         self.last = float("-inf")
 
     def feed(self, event: Any) -> None:
-        data = self.assembler.data(event)  # read once: the assembler takes it as JSON too
+        data = self.assembler.data(event)  # read once: the assembler takes the JSON as it is
         kind = self.assembler.feed(data)
         if kind == "message.output.delta" and hasattr(self.view, "delta"):
             self.view.delta(data)
