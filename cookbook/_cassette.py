@@ -242,11 +242,15 @@ class Secrets:
 
 @dataclass
 class Request:
-    """A request as matching sees it: method, URI and body (as sent)."""
+    """A request as matching sees it: method, URI and body (as sent; a str body is kept UTF-8 encoded)."""
 
     method: str
     uri: str
     body: bytes | str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.body, str):
+            self.body = self.body.encode("utf-8")
 
     @classmethod
     def of(cls, entry: dict) -> Request:

@@ -22,10 +22,18 @@ def exchanges(path: Path) -> list[dict]:
     return read(path).get("interactions") or []
 
 
+def _identity(item: dict) -> tuple:
+    """What identifies an exchange when :func:`cookbook._cassette.dumps` rewrites it (filling ``capture``, dropping
+    other keys): what it rests on, when it was recorded, and its request."""
+    provenance = item.get("provenance", "authored")
+    return provenance, item.get("recorded") if provenance == "recorded" else None, item["request"]
+
+
 def changes(before: list[dict], after: list[dict]) -> list[int]:
     """What a recording did to a cassette: exchanges added, replaced and kept, and the authored ones left."""
     old = [Request.of(item["request"]) for item in before]
-    fresh = [Request.of(item["request"]) for item in after if item not in before]
+    known = [_identity(item) for item in before]
+    fresh = [Request.of(item["request"]) for item in after if _identity(item) not in known]
     added = sum(not any(matches(request, seen) for seen in old) for request in fresh)
     return [added, len(fresh) - added, len(after) - len(fresh), sum(i.get("provenance") == "authored" for i in after)]
 

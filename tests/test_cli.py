@@ -479,3 +479,17 @@ def test_a_cassette_folder_under_home_is_the_same_folder_for_the_command_and_the
     args = _cli.build_parser().parse_args(["run", "1", "--mode", "record", "--cassettes", "~/recordings",
                                            "--notebooks", str(NOTEBOOKS)])
     assert _cli.Plan(args).env["COOKBOOK_CASSETTES"] == str(tmp_path / "recordings")
+
+
+def test_changes_counts_a_hand_written_exchange_the_recording_left_as_kept():
+    from cookbook import _cassette, _drift
+
+    def exchange(prompt: str, **head) -> dict:
+        return {**head, "request": {"method": "POST", "uri": "https://api.mistral.ai/v1/conversations",
+                                    "json": {"inputs": prompt}},
+                "response": {"status": {"code": 200, "message": "OK"}, "json": {"outputs": []}}}
+
+    before = [exchange("Authored?", note="written by hand, no capture")]  # as a person writes it, not dumps()
+    recorded = exchange("New?", provenance="recorded", recorded="2026-01-01T00:00:00.000000Z")
+    after = _cassette.loads(_cassette.dumps({"interactions": [*before, recorded]}))["interactions"]
+    assert _drift.changes(before, after) == [1, 0, 1, 1]

@@ -65,11 +65,22 @@ def test_identical_requests_replay_in_recorded_order_then_start_over(client):
     assert [_ask(client) for _ in range(3)] == ["First answer.", "Second answer.", "First answer."]
 
 
-def test_body_matching_ignores_key_order(tmp_path, no_network, clean_env):
+def test_body_matching_ignores_key_order_and_whitespace(tmp_path, no_network, clean_env):
     body = _request("Tools?", tools=[{"type": "web_search"}])
     interaction = _interaction(dict(reversed(list(body.items()))), conversation_response("Matched."))
+    spaced = {**interaction, "request": {"method": "POST", "uri": "https://api.mistral.ai/v1/conversations",
+                                         "text": json.dumps(body, indent=4)}}  # a hand-written body, pretty-printed
+    assert _cassette.matches(_cassette.Request.of(spaced["request"]), _cassette.Request.of(interaction["request"]))
     client = make_client("replay", cassette=write_cassette(tmp_path / "c.yaml", [interaction]))
     assert _ask(client, "Tools?", tools=[{"type": "web_search"}]) == "Matched."
+    client = make_client("replay", cassette=write_cassette(tmp_path / "spaced.yaml", [spaced]))
+    assert _ask(client, "Tools?", tools=[{"type": "web_search"}]) == "Matched."
+
+
+def test_a_str_body_matches_the_same_bytes():
+    uri = "https://api.mistral.ai/v1/files"
+    assert _cassette.matches(_cassette.Request("POST", uri, "plain text, not JSON"),
+                             _cassette.Request("POST", uri, b"plain text, not JSON"))
 
 
 def test_streamed_call_replays_event_by_event(client):
