@@ -65,7 +65,11 @@ def _cut(value: Any, depth: int) -> Any:
 def format_json(value: Any, *, indent: int | None = 2, depth: int = JSON_FULL_DEPTH,
                 limit: int = JSON_FULL_CHARS) -> str:
     """JSON text of ``value``, bounded in depth and length (cut text ends with "…")."""
-    text = json.dumps(_cut(as_json(value), depth), indent=indent, ensure_ascii=False, default=str)
+    return _clip(json.dumps(_cut(as_json(value), depth), indent=indent, ensure_ascii=False, default=str), limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text``, cut after ``limit`` characters with "…" to say so."""
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -91,14 +95,13 @@ def one_line(value: Any, limit: int = 120) -> str:
 def json_block(value: Any) -> dict[str, Any]:
     """What the ``json`` template macro shows: a preview, and the whole text when the preview is cut."""
     parsed, is_json = parse_json(value)
-    if not is_json:
+    if is_json:
+        preview = format_json(parsed, depth=JSON_PREVIEW_DEPTH, limit=JSON_PREVIEW_CHARS)
+        full, size = format_json(parsed), None
+    else:
         text = str(parsed)
-        if len(text) <= JSON_PREVIEW_CHARS:
-            return {"preview": text, "full": None, "size": len(text)}
-        return {"preview": text[:JSON_PREVIEW_CHARS] + "…", "full": text[:JSON_FULL_CHARS], "size": len(text)}
-    preview = format_json(parsed, depth=JSON_PREVIEW_DEPTH, limit=JSON_PREVIEW_CHARS)
-    full = format_json(parsed)
-    return {"preview": preview, "full": full if full != preview else None, "size": None}
+        preview, full, size = _clip(text, JSON_PREVIEW_CHARS), _clip(text, JSON_FULL_CHARS), len(text)
+    return {"preview": preview, "full": full if full != preview else None, "size": size}
 
 
 def _link_open(renderer: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
@@ -158,7 +161,7 @@ def plain_text(src: str) -> str:
 def stylesheet() -> Markup:
     """The one stylesheet of every display (package data), put in each output: Jupyter shows it when trusted."""
     css = files("cookbook").joinpath("cookbook.css").read_text(encoding="utf-8")
-    return Markup(css.partition("*/")[2].strip())  # without the file's first comment
+    return Markup(re.sub(r"\A\s*/\*.*?\*/", "", css, flags=re.S).strip())  # without the file's opening comment
 
 
 @cache

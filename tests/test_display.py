@@ -441,6 +441,9 @@ def test_a_cut_arguments_preview_ends_in_one_ellipsis():
     previews = re.findall(r'<pre class="cb-json">(.*?)</pre>', html, re.S)
     cut = [p for p in previews if p.endswith("…")]
     assert len(cut) == 2 and not any(p.endswith("……") for p in previews), [p[-20:] for p in previews]
+    whole = re.findall(r'show all \(([\d,]+) characters\)</summary><pre class="cb-json">(.*?)</pre>',
+                       render_html(response(function_call("h", "not json " * 20_000))), re.S)
+    assert [(size, text.endswith("…")) for size, text in whole] == [("180,000", True)]  # cut where it is too long
 
 # ----------------------------------------------------------- display behaviour
 
