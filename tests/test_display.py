@@ -433,7 +433,6 @@ def test_deeply_nested_arguments_are_folded():
     assert render_text(resp)
 
 
-
 def test_a_cut_arguments_preview_ends_in_one_ellipsis():
     long_json = json.dumps({"query": "w" * 5000})
     long_text = "not json " * 1000
@@ -444,6 +443,7 @@ def test_a_cut_arguments_preview_ends_in_one_ellipsis():
     whole = re.findall(r'show all \(([\d,]+) characters\)</summary><pre class="cb-json">(.*?)</pre>',
                        render_html(response(function_call("h", "not json " * 20_000))), re.S)
     assert [(size, text.endswith("…")) for size, text in whole] == [("180,000", True)]  # cut where it is too long
+
 
 # ----------------------------------------------------------- display behaviour
 

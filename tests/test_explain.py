@@ -96,6 +96,11 @@ def test_a_message_that_names_no_cause_gets_the_general_advice_and_the_alternati
     assert [a.cause for a in card.also] == [ADVICE[400][1].cause, ADVICE[400][2].cause]
 
 
+
+def test_a_status_the_table_does_not_list_gets_the_general_advice_of_its_class():
+    assert explain(sdk_error(409, api_error("Conflict"))).cause == ADVICE[400][0].cause
+    assert explain(sdk_error(599, api_error("Odd gateway"))).cause == ADVICE[500][0].cause
+
 def test_429_shows_retry_after():
     card = explain(sdk_error(429, api_error("Rate limit exceeded"), headers={"retry-after": "7"}))
     assert card.retry_after == "7"
