@@ -123,8 +123,8 @@ class ResponseView:
 
     def markdown(self, text: str) -> Markup:
         """A message's Markdown as HTML, its citation marks turned into numbered links."""
-        cites = {str(c.number): str(_markup.macro("cite", c)) for c in self.citations}
-        html = MARK.sub(lambda mark: cites[mark[1]], str(_markup.markdown(text)))
+        cites = {str(c.number): c for c in self.citations}  # rendered only where a mark stands
+        html = MARK.sub(lambda mark: str(_markup.macro("cite", cites[mark[1]])), str(_markup.markdown(text)))
         return Markup(html.replace(MARK_OPEN, "").replace(MARK_CLOSE, ""))  # halves of a mark a long text's fold cut
 
     def footer(self, *, ids: bool) -> list[str]:
