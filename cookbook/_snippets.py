@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import textwrap
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -140,15 +139,22 @@ def _ts_key(key: str, free: bool) -> str:
     return (name if re.fullmatch(r"[A-Za-z_$][\w$]*", name) else json.dumps(name)) + ": "
 
 
+def _indented(code: str) -> str:
+    """``code`` two spaces deeper: its non-blank lines split on "\\n" only, as str.splitlines (and so textwrap.indent)
+    would also split inside a string literal holding U+2028, U+2029 or U+0085, which json.dumps leaves raw."""
+    return "\n".join("  " + line if line.strip() else line for line in code.split("\n"))
+
+
 def _ts_literal(value: Any, indent: int = 0, *, free: bool = False, width: float = 72) -> str:
     """A TypeScript literal (camelCase keys, but in free-form objects): flat if it fits ``width``, else one a line."""
     if not value or not isinstance(value, dict | list):
         return _REF.sub(r"\1", json.dumps(value, ensure_ascii=False))
     if isinstance(value, dict):
         items = [(_ts_key(k, free), v, free or k in _FREE_FORM) for k, v in value.items()]
+        opening, closing = "{ ", " }"
     else:
         items = [("", v, free) for v in value]
-    opening, closing = ("{ ", " }") if isinstance(value, dict) else ("[", "]")
+        opening, closing = "[", "]"
     flat = opening + ", ".join(k + _ts_literal(v, free=f, width=math.inf) for k, v, f in items) + closing
     if 2 * indent + len(flat) <= width:
         return flat
@@ -238,8 +244,8 @@ class Equivalents:
             part = self._ts_statements(index)
             end = self.created[index].deleted_at if index in self.created else None
             if end is not None:
-                part += (f"\ntry {{\n{textwrap.indent(self._ts_block(index + 1, end), '  ')}\n"
-                         f"}} finally {{\n{textwrap.indent(self._ts_statements(end), '  ')}\n}}")
+                part += (f"\ntry {{\n{_indented(self._ts_block(index + 1, end))}\n"
+                         f"}} finally {{\n{_indented(self._ts_statements(end))}\n}}")
                 index = end
             parts.append(part)
             index += 1
@@ -252,7 +258,7 @@ class Equivalents:
         return _TEXT.get_template("snippets.ts.j2").render(
             key=KEY_VARIABLE, token=self.token if self.uses_token else None, token_ts=self.token_ts,
             server=json.dumps(base) if base != API_URL else None,
-            body=textwrap.indent(self._ts_block(0, len(self.requests)), "  "))
+            body=_indented(self._ts_block(0, len(self.requests))))
 
     def _curl_command(self, index: int) -> str:
         """One request's curl command; a create's is wrapped to read the new id from the answer."""

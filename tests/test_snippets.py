@@ -198,6 +198,16 @@ def test_a_deleted_id_stays_literal_when_its_create_is_not_in_the_snippet():
     assert ts.index("try {") < ts.index("start(") < ts.index("} finally {") < ts.index("delete({ agentId: agent.id })")
 
 
+def test_a_prompt_with_unicode_line_separators_stays_unchanged_in_the_typescript():
+    """json.dumps leaves U+2028, U+2029 and U+0085 raw in a literal: indenting the code must not split there."""
+    prompt = "line one\u2028line two\u2029line three\u0085line four"
+    create = SentRequest("POST", "https://api.mistral.ai/v1/agents", {"name": "a", "model": "m"}, 200)
+    use = SentRequest("POST", "https://api.mistral.ai/v1/conversations", {"inputs": prompt, "agent_id": "ag_9"}, 200)
+    delete = SentRequest("DELETE", "https://api.mistral.ai/v1/agents/ag_9", None, 204)
+    for sent in [(use,), (create, use, delete)]:  # indented once, and twice inside try { }
+        assert json.dumps(prompt, ensure_ascii=False) in Equivalents(sent, agents=("ag_9",)).typescript
+
+
 def test_a_connector_id_is_matched_by_the_name_it_was_created_with():
     create = SentRequest("POST", "https://api.mistral.ai/v1/connectors", {"name": "mine", "protocol": "mcp"}, 201)
     delete_other = SentRequest("DELETE", "https://api.mistral.ai/v1/connectors/c-theirs", None, 200)
