@@ -272,7 +272,8 @@ async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = No
 
     ``headers`` go with every request (e.g. ``{"Authorization": "Bearer ..."}``); a cookbook ``client`` sets the
     mode (replay raises :class:`cookbook.ReplayMiss` for an unrecorded preflight; no client: live). In live mode,
-    ``transport`` (an httpx transport such as ``httpx.MockTransport``) answers in place of the network.
+    ``transport`` (an httpx transport such as ``httpx.MockTransport``) answers in place of the network; with a client
+    in replay or record mode it is refused (ValueError).
     """
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise McpPreflightError(
@@ -284,6 +285,10 @@ async def inspect_mcp_server(url: str, *, headers: Mapping[str, str] | None = No
     headers = dict(headers or {})
     info = getattr(client, "cookbook", None)
     mode = getattr(info, "mode", "live") if getattr(info, "transport", None) is not None else "live"
+    if transport is not None and mode != "live":
+        raise ValueError(f"transport= answers in live mode only; this client is in {mode} mode: drop transport= to "
+                         f"{'replay' if mode == 'replay' else 'record'} through the client's cassette, or pass a "
+                         "client in live mode (or none) to have the transport answer.")
     if mode == "replay":
         transport = _replaying(url, info.transport)
     elif mode == "record":

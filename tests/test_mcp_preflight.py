@@ -373,6 +373,22 @@ async def test_a_missing_recorded_request_is_a_replay_miss_not_a_preflight_error
     assert asyncio.all_tasks() == {asyncio.current_task()}
 
 
+@pytest.mark.parametrize("mode", ["replay", "record"])
+def test_a_transport_with_a_replay_or_record_client_is_refused_before_anything_is_sent(tmp_path, monkeypatch, mode):
+    cassette = tmp_path / "deepwiki.yaml"
+    cassette.write_text(dumps({"interactions": deepwiki_interactions()}), encoding="utf-8")
+    before = cassette.read_text(encoding="utf-8")
+    refuse_network(monkeypatch)
+    client = cookbook.make_client(mode, cassette=cassette, api_key="test-key")
+    sent = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(500))
+    with pytest.raises(ValueError, match=f"transport= answers in live mode only; this client is in {mode} mode"):
+        inspect_mcp_server_sync("https://mcp.deepwiki.com/mcp", client=client, transport=transport, timeout=5)
+    with pytest.raises(ValueError, match="drop transport="):
+        asyncio.run(inspect_mcp_server("https://mcp.deepwiki.com/mcp", client=client, transport=transport))
+    assert sent == [] and cassette.read_text(encoding="utf-8") == before
+
+
 # --------------------------------------------------------------------------- authored exchanges
 
 REPO = {"type": "string", "description": 'GitHub repository: owner/repo (e.g. "facebook/react")'}
