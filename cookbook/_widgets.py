@@ -27,11 +27,12 @@ from ._display import read_field as field
 from ._errors import ReplayMiss
 from ._explain import ErrorCard, explain
 from ._stream import LiveView, ResponseStreamError, StreamInterrupted
-from ._tools import BUILT_IN_TOOLS, as_dict, check_tools, user_texts
+from ._tools import as_dict, check_tools, user_texts
 
 __all__ = ["Playground", "ToolPicker", "masked_tools"]
 
-BUILTINS = tuple(t for t in BUILT_IN_TOOLS if t not in ("document_library", "mistral_mcp"))  # {"type": t} suffices
+# the built-in tools for which {"type": t} suffices (document_library needs library ids, mistral_mcp a server)
+BUILTINS = ("web_search", "web_search_premium", "code_interpreter", "image_generation")
 MASK = "••••••"
 FILTERS = (("all tools", "all"), ("include", "include"), ("exclude", "exclude"))
 FILTER_TIPS = ["every tool of the connector", "only the tools selected below", "every tool but those selected below"]

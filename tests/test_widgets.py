@@ -20,6 +20,8 @@ from test_cassette_schema import check_interaction
 
 from cookbook import McpServerInfo, McpTool, Playground, RenderedResponse, ToolPicker, make_client
 from cookbook._cassette import BUNDLED_DIR, loads, recorded_prompts
+from cookbook._tools import BUILT_IN_TOOLS
+from cookbook._widgets import BUILTINS
 
 HOSTILE = Path(__file__).parent / "fixtures" / "cassettes" / "hostile.yaml"
 DEEPWIKI_TOOLS = ["ask_question", "read_wiki_contents", "read_wiki_structure"]
@@ -90,6 +92,10 @@ def test_the_picker_offers_the_builtin_tools_and_the_recorded_connectors(replay0
     assert picker.connector("gmail").password is not None  # gmail takes OAuth (oauth2 in the recorded list)
     assert picker.connector("my_deepwiki").password is None
     assert picker.tools == [] and "[]" in picker.preview.value
+
+
+def test_the_pickers_checkboxes_are_built_in_tools():
+    assert BUILTINS and set(BUILTINS) <= set(BUILT_IN_TOOLS)
 
 
 def test_checked_tools_are_the_list_the_sdk_sends_and_the_recording_answers(replay04):
@@ -453,13 +459,13 @@ def test_a_static_page_shows_what_the_playground_would_send(replay05):
 
 def test_the_playground_offers_no_prompt_that_only_an_agent_answers(no_network):
     agent_prompts = set(recorded_prompts("06_agent_with_connectors"))  # every one asked of the recipe's agent
-    playground = Playground(make_client("replay", cassette="06_agent_with_connectors"))
-    assert agent_prompts and not agent_prompts & set(playground.prompts)
+    playground = Playground(make_client("replay", cassette=["05_tool_filters", "06_agent_with_connectors"]))
+    assert playground.prompts and not agent_prompts & set(playground.prompts)
 
 
 async def test_the_picker_lists_the_connectors_of_every_page(fake_api, clean_env):
     listed = next(item["response"]["json"]["items"] for item in loads(
-        (BUNDLED_DIR / "04_multiple_tools.yaml").read_text())["interactions"]
+        (BUNDLED_DIR / "04_multiple_tools.yaml").read_text(encoding="utf-8"))["interactions"]
         if item["request"]["method"] == "GET" and item["request"]["uri"].endswith("/v1/connectors?page_size=100"))
     fake_api.connector_pages = [[{**listed[0], "name": f"page{n}_connector"}] for n in range(3)]
     picker = ToolPicker(make_client("live", api_key=KEY, server_url=fake_api.url))
