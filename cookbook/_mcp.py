@@ -134,8 +134,8 @@ class McpPreflightError(CookbookError):
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython shows the card, not repr()
         printer.text(str(self.card))
 
-    def _render_traceback_(self) -> list[str]:  # IPython shows the message, not the SDK's frames
-        return [f"McpPreflightError ({self.kind}): {self}"]
+    def headline(self) -> str:
+        return f"McpPreflightError ({self.kind}): {self}"
 
 
 class _Answer(NamedTuple):
