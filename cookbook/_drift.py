@@ -65,18 +65,23 @@ def shape(response: dict) -> set[str]:
     return facts | {"body=json"}
 
 
+def _same_server(live: Request, recorded: Request) -> bool:
+    """Mistral API calls go wherever ``--server-url`` points; any other call (an MCP preflight) compares only with
+    a recording of the same server."""
+    return "/v1/" in live.path or urlsplit(live.uri).netloc == urlsplit(recorded.uri).netloc
+
+
 def compare(recorded: list[dict], live: list[dict], since: str) -> list[dict[str, Any]]:
     """Each exchange of ``live`` recorded since ``since``, with its drift from the recording of the same request
-    in ``recorded`` (``compared`` is false when there is none). Mistral API calls go wherever ``--server-url``
-    points; any other call (an MCP preflight) compares only with a recording of the same server."""
+    in ``recorded`` (``compared`` is false when there is none)."""
     old = [(Request.of(item["request"]), item["response"]) for item in recorded]
     report = []
     for item in live:
         if (item.get("recorded") or "") < since:
             continue
         request = Request.of(item["request"])
-        answer = next((response for was, response in old if matches(request, was) and (
-            "/v1/" in request.path or urlsplit(request.uri).netloc == urlsplit(was.uri).netloc)), None)
+        answer = next((response for was, response in old if matches(request, was) and _same_server(request, was)),
+                      None)
         before, after = (shape(answer), shape(item["response"])) if answer else (set(), set())
         report.append({"request": f"{request.method} {request.path}", "status": item["response"]["status"]["code"],
                        "missing": sorted(before - after), "new": sorted(after - before),
