@@ -127,14 +127,19 @@ async def test_temporary_connector_deletes_on_success_and_on_failure(tmp_path, n
     assert len(deletes(client)) == 1
 
 
-async def test_a_failed_delete_is_noted_on_the_original_error(tmp_path, no_network, clean_env):
+
+def failing_delete_cassette(tmp_path: Path) -> Path:
+    """Recipe 8's cassette in which the conversation fails (500) and so does deleting the connector (503)."""
     cassette = failing_cassette(tmp_path, "08_connector_lifecycle", ("POST", "/v1/conversations", 0))
     doc = yaml.safe_load(cassette.read_text())
     for item in doc["interactions"]:
         if item["request"]["method"] == "DELETE":
             item["response"].update(status={"code": 503, "message": "Service Unavailable"}, json=SERVER_ERROR)
     cassette.write_text(yaml.safe_dump(doc, sort_keys=False))
-    client = make_client("replay", cassette=str(cassette))
+    return cassette
+
+async def test_a_failed_delete_is_noted_on_the_original_error(tmp_path, no_network, clean_env):
+    client = make_client("replay", cassette=str(failing_delete_cassette(tmp_path)))
     with pytest.raises(errors.SDKError) as caught:
         async with temporary_connector(client, **CONNECTOR):
             await client.beta.conversations.start_async(
@@ -148,13 +153,7 @@ async def test_a_failed_delete_is_noted_on_the_original_error(tmp_path, no_netwo
 
 async def test_in_ipython_a_cookbook_error_still_shows_the_failed_delete(tmp_path, no_network, clean_env, capsys):
     """A step refused by the cookbook (its one-line message in IPython) keeps the note of the delete that failed."""
-    cassette = failing_cassette(tmp_path, "08_connector_lifecycle", ("POST", "/v1/conversations", 0))
-    doc = yaml.safe_load(cassette.read_text())
-    for item in doc["interactions"]:
-        if item["request"]["method"] == "DELETE":
-            item["response"].update(status={"code": 503, "message": "Service Unavailable"}, json=SERVER_ERROR)
-    cassette.write_text(yaml.safe_dump(doc, sort_keys=False))
-    client = make_client("replay", cassette=str(cassette))
+    client = make_client("replay", cassette=str(failing_delete_cassette(tmp_path)))
     with pytest.raises(InvalidRequest) as caught:
         async with temporary_connector(client, **CONNECTOR):
             await client.beta.conversations.start_async(model="mistral-small-latest", inputs="hi",
